@@ -1,0 +1,3 @@
+"""Shared pytest configuration: fixtures for the local Dataverse live in tests/fixtures."""
+
+pytest_plugins = ["tests.fixtures.dataverse"]
