@@ -1,0 +1,183 @@
+"""The append-only ledger: every operation the loader sent, with its outcome.
+
+A DuckDB file of its own (default `var/ledger.duckdb`), so `dbt build --full-refresh` never touches
+it. Delta loads, resume, diff and rollback read it; nothing ever updates or deletes a row of it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+__all__ = ["LedgerEntry", "Previous", "Ledger", "UPSERT_ACTIONS"]
+
+UPSERT_ACTIONS = ("create", "update")
+
+SCHEMA = """
+create table if not exists runs (
+    run_id varchar primary key,
+    started timestamptz not null,
+    finished timestamptz,
+    mode varchar not null,
+    status varchar not null,
+    args json
+);
+create sequence if not exists ledger_seq;
+create table if not exists ledger (
+    seq bigint default nextval('ledger_seq'),
+    run_id varchar not null,
+    ts timestamptz not null,
+    mode varchar not null,
+    table_name varchar not null,
+    record_id varchar not null,
+    source_key varchar,
+    action varchar not null,
+    payload_hash varchar,
+    payload json,
+    previous_payload json,
+    outcome varchar not null,
+    error_code varchar,
+    error_message varchar
+);
+"""
+
+ENTRY_SCHEMA = pa.schema(
+    [
+        ("run_id", pa.string()),
+        ("ts", pa.timestamp("us", tz="UTC")),
+        ("mode", pa.string()),
+        ("table_name", pa.string()),
+        ("record_id", pa.string()),
+        ("source_key", pa.string()),
+        ("action", pa.string()),
+        ("payload_hash", pa.string()),
+        ("payload", pa.string()),
+        ("previous_payload", pa.string()),
+        ("outcome", pa.string()),
+        ("error_code", pa.string()),
+        ("error_message", pa.string()),
+    ]
+)
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    table_name: str
+    record_id: str
+    source_key: str | None
+    action: str  # create | update | state | link (later: delete | restore)
+    payload_hash: str | None
+    payload: Mapping[str, Any] | None
+    previous_payload: Mapping[str, Any] | str | None
+    outcome: str  # ok | failed
+    error_code: str | None = None
+    error_message: str | None = None
+
+
+@dataclass(frozen=True)
+class Previous:
+    payload_hash: str
+    payload: str | None
+
+
+class Ledger:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._con = duckdb.connect(str(path))
+        self._con.execute(SCHEMA)
+
+    def close(self) -> None:
+        self._con.close()
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def start_run(self, mode: str, args: Mapping[str, Any]) -> str:
+        run_id = f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
+        self._con.execute(
+            "insert into runs values (?, ?, null, ?, 'running', ?)",
+            [run_id, dt.datetime.now(dt.UTC), mode, json.dumps(dict(args), default=str)],
+        )
+        return run_id
+
+    def finish_run(self, run_id: str, status: str) -> None:
+        # The one UPDATE: a run's own bookkeeping row, not an operation record.
+        self._con.execute(
+            "update runs set finished = ?, status = ? where run_id = ?",
+            [dt.datetime.now(dt.UTC), status, run_id],
+        )
+
+    def record(self, run_id: str, mode: str, entries: Iterable[LedgerEntry]) -> int:
+        rows = [_row(run_id, mode, entry) for entry in entries]
+        if not rows:
+            return 0
+        batch = pa.Table.from_pylist(rows, schema=ENTRY_SCHEMA)  # noqa: F841 - read by DuckDB
+        columns = ", ".join(ENTRY_SCHEMA.names)
+        self._con.execute(f"insert into ledger ({columns}) select {columns} from batch")
+        return len(rows)
+
+    def previous(
+        self, table: str, record_ids: Sequence[str], actions: Sequence[str]
+    ) -> dict[str, Previous]:
+        """The last successful operation of `actions` for each id (one query for all ids)."""
+        if not record_ids:
+            return {}
+        ids = pa.table({"record_id": pa.array(record_ids, pa.string())})  # noqa: F841
+        rows = self._con.execute(
+            """
+            select l.record_id, l.payload_hash, l.payload::varchar
+            from ledger as l
+            semi join ids on ids.record_id = l.record_id
+            where l.table_name = ? and l.outcome = 'ok' and list_contains(?, l.action)
+            qualify row_number() over (partition by l.record_id order by l.seq desc) = 1
+            """,
+            [table, list(actions)],
+        ).fetchall()
+        return {record_id: Previous(hash_, payload) for record_id, hash_, payload in rows}
+
+    def runs(self) -> list[dict[str, Any]]:
+        cursor = self._con.execute("select * from runs order by started")
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+    def entries(self, run_id: str | None = None) -> list[dict[str, Any]]:
+        query = "select * from ledger" + (" where run_id = ?" if run_id else "") + " order by seq"
+        cursor = self._con.execute(query, [run_id] if run_id else [])
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def _row(run_id: str, mode: str, entry: LedgerEntry) -> dict[str, Any]:
+    return {
+        "run_id": run_id,
+        "ts": dt.datetime.now(dt.UTC),
+        "mode": mode,
+        "table_name": entry.table_name,
+        "record_id": entry.record_id,
+        "source_key": entry.source_key,
+        "action": entry.action,
+        "payload_hash": entry.payload_hash,
+        "payload": _json(entry.payload),
+        "previous_payload": _json(entry.previous_payload),
+        "outcome": entry.outcome,
+        "error_code": entry.error_code,
+        "error_message": entry.error_message,
+    }
+
+
+def _json(value: Mapping[str, Any] | str | None) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
