@@ -64,10 +64,14 @@ def extract_opencrm(
 def extract_dataverse_users() -> None:
     """Read Dataverse systemusers and teams into DuckDB, so owners resolve by email in SQL."""
     from extract.dataverse import run_users_extract
-    from load.config import DataverseSettings
+    from load.config import ConfigError, DataverseSettings
 
     paths = _paths()
-    counts = run_users_extract(DataverseSettings.from_env(), paths.warehouse)
+    try:
+        settings = DataverseSettings.from_env()
+    except ConfigError as error:
+        _fail(str(error), 2)
+    counts = run_users_extract(settings, paths.warehouse)
     console.print(counts)
 
 
@@ -75,7 +79,7 @@ def extract_dataverse_users() -> None:
 def build(
     select: Annotated[str | None, typer.Option(help="dbt node selection, e.g. +dv_contact")] = None,
 ) -> None:
-    """Run `dbt build`: seeds, models and every data test (referential integrity, reconciliation)."""
+    """Run `dbt build`: seeds, models and every data test (integrity, reconciliation)."""
     from migrate.dbt import DbtFailed, dbt_build
 
     _paths()
@@ -89,22 +93,28 @@ def build(
 def load(
     sample: Annotated[
         int | None,
-        typer.Option(help="Load N root records and everything they reference or are referenced by."),
+        typer.Option(help="Load N root records and all they reference or are referenced by."),
     ] = None,
     full: Annotated[bool, typer.Option(help="Load every mart row (the default).")] = False,
 ) -> None:
     """Upsert the Dataverse marts into Dataverse in dependency order, with an audit ledger."""
-    from load.config import DataverseSettings
-    from load.runner import run_load
+    from load.config import ConfigError, DataverseSettings, LoadPaths
+    from load.report import build_report, print_report, write_report
+    from load.runner import LoadError, run_load
     from migrate.progress import rich_progress
 
     if sample is not None and full:
         _fail("choose --sample N or --full, not both")
-    paths = _paths()
-    with rich_progress(console) as progress:
-        result = run_load(DataverseSettings.from_env(), sample=sample, progress=progress)
-    console.print(result)
-    if getattr(result, "failed", 0):
+    _paths()
+    try:
+        settings = DataverseSettings.from_env()
+        with rich_progress(console) as progress:
+            result = run_load(settings, sample=sample, progress=progress)
+    except (ConfigError, LoadError) as error:
+        _fail(str(error), 2)
+    load_paths = LoadPaths.from_env()
+    print_report(write_report(build_report(result, load_paths.duckdb), load_paths.reports), console)
+    if not result.ok:
         raise typer.Exit(1)
 
 

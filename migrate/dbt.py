@@ -20,7 +20,7 @@ def dbt_executable() -> str:
 
 
 def run_dbt(args: list[str], *, quiet: bool = False) -> None:
-    """Run `dbt <args>` with the project's profile; raise DbtFailed with the exit code on failure."""
+    """Run `dbt <args>` with the project's profile; raise DbtFailed on failure."""
     command = [dbt_executable(), *args, "--profiles-dir", str(PROJECT_ROOT / "profiles")]
     env = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
     completed = subprocess.run(

@@ -1,4 +1,4 @@
-"""Where runtime state lives. Everything is under one folder (`var/` by default) that is never committed."""
+"""Where runtime state lives: one folder (`var/` by default), never committed."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ class StatePaths:
         )
 
     def export_env(self) -> None:
-        """Publish the paths to child processes (dbt reads MIGRATE_DUCKDB in profiles/profiles.yml)."""
+        """Publish the paths to child processes (profiles/profiles.yml reads MIGRATE_DUCKDB)."""
         os.environ["MIGRATE_VAR"] = str(self.var)
         os.environ["MIGRATE_DUCKDB"] = str(self.warehouse)
         os.environ["MIGRATE_LEDGER"] = str(self.ledger)

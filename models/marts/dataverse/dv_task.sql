@@ -1,0 +1,63 @@
+with
+
+activities as (
+
+    select * from {{ ref('int_opencrm__activities_resolved') }}
+    where not is_quarantined and dataverse_table = 'task'
+
+),
+
+owners as (
+
+    select * from {{ ref('int_opencrm__owners_resolved') }}
+
+),
+
+tasks as (
+
+    select
+
+        ---------- ids
+        {{ dv_guid('opencrm', 'activity', 'activities.activity_id') }}
+            as activityid,
+        {{ source_key('opencrm', 'activity', 'activities.activity_id') }}
+            as mig_sourcekey,
+        case
+            when activities.related_module = 'companies'
+                then {{ dv_guid('opencrm', 'company', 'activities.regarding_id') }}
+        end as regardingobjectid_account_task,
+        case
+            when activities.related_module = 'contacts'
+                then {{ dv_guid('opencrm', 'contact', 'activities.regarding_id') }}
+        end as regardingobjectid_contact_task,
+        case
+            when activities.related_module = 'opportunities'
+                then {{ dv_guid('opencrm', 'opportunity', 'activities.regarding_id') }}
+        end as regardingobjectid_opportunity_task,
+        owners.owner_systemuser_id as ownerid,
+
+        ---------- strings
+        activities.subject,
+        activities.description,
+
+        ---------- numerics
+        activities.duration_minutes as actualdurationminutes,
+        activities.prioritycode,
+        activities.statecode,
+        activities.statuscode,
+
+        ---------- timestamps
+        activities.starts_at as scheduledstart,
+        activities.due_at as scheduledend,
+        activities.created_at as overriddencreatedon,
+        activities.modified_at as mig_sourcemodifiedon
+
+    from activities
+    left join owners
+        on
+            coalesce(lower(activities.assigned_to_user_name), '')
+            = owners.user_key
+
+)
+
+select * from tasks
