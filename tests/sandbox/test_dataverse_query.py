@@ -106,11 +106,11 @@ def test_in_function_and_systemusers(api: httpx.Client) -> None:
         params={
             "$select": "fullname,internalemailaddress,isdisabled",
             "$filter": "Microsoft.Dynamics.CRM.In(PropertyName='internalemailaddress',"
-            "PropertyValues=['alice.walker@contoso.example','migration.admin@contoso.example'])",
+            "PropertyValues=['sarah.whitaker@contoso.example','migration.admin@contoso.example'])",
         },
     )
     assert response.status_code == 200, response.text
     assert {row["fullname"] for row in response.json()["value"]} == {
-        "Alice Walker",
+        "Sarah Whitaker",
         "Migration Admin",
     }
