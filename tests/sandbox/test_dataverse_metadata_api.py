@@ -197,7 +197,8 @@ def test_create_table_columns_relationship_and_use_them(api: httpx.Client) -> No
         api.post(
             "PublishXml",
             json={
-                "ParameterXml": "<importexportxml><entities><entity>sample_bankaccount</entity></entities></importexportxml>"
+                "ParameterXml": "<importexportxml><entities><entity>sample_bankaccount"
+                "</entity></entities></importexportxml>"
             },
         ).status_code
         == 204

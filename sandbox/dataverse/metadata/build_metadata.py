@@ -41,7 +41,19 @@ LIST_ANCHOR = re.compile(r"^- \[([^\]]+)\]\(#")
 CE_REPOSITORY = "MicrosoftDocs/dynamics-365-customer-engagement"
 PAD_REPOSITORY = "MicrosoftDocs/powerapps-docs"
 
+# The reference pages copied here for account and contact predate the bulk messages; Microsoft's
+# newer generated pages for both list them (research/dataverse_api.md §3, PAD
+# reference/entities/account.md and contact.md), so they are added from that citation.
+NEWER_PAGE_MESSAGES: dict[str, tuple[str, ...]] = {
+    "account": ("CreateMultiple", "UpdateMultiple", "UpsertMultiple"),
+    "contact": ("CreateMultiple", "UpdateMultiple", "UpsertMultiple"),
+}
+
 RULES = {
+    "newer-page-messages": (
+        "Messages CreateMultiple/UpdateMultiple/UpsertMultiple added from Microsoft's newer "
+        "reference page for this table (research/dataverse_api.md §3)"
+    ),
     "nav-single": (
         "single-target lookup: ReferencingEntityNavigationPropertyName = the lookup's "
         "LogicalName (e.g. parentaccountid, transactioncurrencyid)"
@@ -726,8 +738,12 @@ def table_from_page(page: Page, consensus: dict[str, tuple[bool, bool]]) -> Tabl
         "OwnershipType": props.get("OwnershipType"),
         "IsActivity": primary_id == "activityid",
         "IsCustomEntity": False,
-        "Messages": sorted(set(page.messages)),
+        "Messages": sorted(
+            set(page.messages) | set(NEWER_PAGE_MESSAGES.get(props["LogicalName"], ()))
+        ),
     }
+    if props["LogicalName"] in NEWER_PAGE_MESSAGES:
+        notes.add(RULES["newer-page-messages"])
     if meta["IsActivity"]:
         notes.add(RULES["is-activity"])
     return Table(meta, attributes, notes, page=page)
