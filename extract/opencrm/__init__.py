@@ -12,6 +12,8 @@ import os
 # Before dlt reads its configuration: no telemetry call home, and `_dlt_load_id` on Arrow rows.
 os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
 os.environ.setdefault("NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_LOAD_ID", "true")
+# Loaded packages are parquet copies of the whole export: do not keep them under var/dlt.
+os.environ.setdefault("LOAD__DELETE_COMPLETED_JOBS", "true")
 
 from collections.abc import Collection, Iterator, Sequence  # noqa: E402
 from dataclasses import dataclass, field  # noqa: E402

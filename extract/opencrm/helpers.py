@@ -164,6 +164,15 @@ def _not_null(name: str, values: pa.Array) -> tuple[pa.Field, pa.Array]:
     return pa.field(name, values.type, nullable=False), values
 
 
+def row_ids(source_rows: pa.Array) -> pa.Array:
+    """Unique row ids like dlt's ``_dlt_id``: a random per-chunk prefix plus the source row.
+
+    Vectorised, so a million rows cost milliseconds instead of a second of per-row random ids.
+    """
+    prefix = pa.scalar(generate_dlt_ids(1)[0][:10], pa.string())
+    return pc.binary_join_element_wise(prefix, pc.cast(source_rows, pa.string()), "")
+
+
 def enrich_chunk(
     batches: list[pa.RecordBatch],
     validated: ValidatedFile,
@@ -188,7 +197,7 @@ def enrich_chunk(
         _not_null("_source_file", _constant_text(validated.path.name, length)),
         _not_null("_source_row", source_rows),
         _not_null("_extracted_at", pa.repeat(stamp, length)),
-        _not_null("_dlt_id", pa.array(generate_dlt_ids(length), pa.string())),
+        _not_null("_dlt_id", row_ids(source_rows)),
     )
     for lineage_field, values in lineage:
         table = table.append_column(lineage_field, values)

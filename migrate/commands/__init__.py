@@ -1,0 +1,1 @@
+"""One module per CLI concern; `migrate.cli` assembles them."""
