@@ -65,10 +65,24 @@ RECOMMENDED_HEADERS = {
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    attempts: int = 6
+    attempts: int = 6  # for transient errors (5xx, timeouts, dropped connections)
     backoff: float = 0.5  # first wait after a transient error, doubled each time
     max_backoff: float = 30.0
     max_retry_after: float = 300.0
+    max_throttle_wait: float = 3600.0  # 429s are waited out (not counted) up to this in total
+
+
+class Observer:
+    """Told about every 429 and transient failure (the loader's pacer adapts to them)."""
+
+    def throttled(self, code: str, retry_after: float) -> None:  # pragma: no cover - default
+        pass
+
+    def transient(self) -> None:  # pragma: no cover - default
+        pass
+
+
+BYPASS_HEADER = "MSCRM.BypassBusinessLogicExecution"
 
 
 def odata_string(value: str) -> str:
@@ -145,6 +159,7 @@ class DataverseClient:
         retry: RetryPolicy | None = None,
         timeout: float = 120.0,
         sleep: Callable[[float], None] = time.sleep,
+        bypass_business_logic: bool = False,
     ) -> None:
         if auth is None:
             from load.auth import DataverseAuth
@@ -156,10 +171,15 @@ class DataverseClient:
         self._sleep = sleep
         self._supports: dict[tuple[str, str], bool] = {}
         self.dop_hint: int | None = None
+        self.observer: Observer = Observer()
+        headers = dict(RECOMMENDED_HEADERS)
+        if bypass_business_logic:
+            # Skips custom plug-ins and workflows (needs prvBypassCustomBusinessLogic).
+            headers[BYPASS_HEADER] = "CustomSync,CustomAsync"
         self._http = httpx.Client(
             base_url=settings.api_url,
             auth=auth,
-            headers=RECOMMENDED_HEADERS,
+            headers=headers,
             verify=_ssl_context(settings),
             cookies=http.cookiejar.CookieJar(policy=_NoCookies()),
             timeout=timeout,
@@ -188,10 +208,13 @@ class DataverseClient:
         params: Mapping[str, str] | None = None,
         accept: Sequence[int] = (),
     ) -> httpx.Response:
-        """Send; retry throttling and transient failures; raise the rest (bar `accept`ed ones)."""
+        """Send; retry throttling and transient failures; raise the rest (bar `accept`ed ones).
+
+        A 429 is waited out for its Retry-After and does not count as an attempt (the server
+        sets the pace); transient failures are retried `attempts` times with backoff."""
         attempt = 0
+        throttled_for = 0.0
         while True:
-            attempt += 1
             try:
                 response = self._http.request(
                     method, url, json=json, content=content, headers=headers, params=params
@@ -202,10 +225,18 @@ class DataverseClient:
                 if response.is_success or response.status_code in accept:
                     return response
                 error = error_from_response(response)
-            if attempt >= self._retry.attempts or not isinstance(
-                error, ThrottledError | TransientError
-            ):
+            if isinstance(error, ThrottledError):
+                wait = min(error.retry_after, self._retry.max_retry_after)
+                throttled_for += wait
+                if throttled_for > self._retry.max_throttle_wait:
+                    raise error
+                self.observer.throttled(error.code, wait)
+                self._sleep(wait)
+                continue
+            attempt += 1
+            if attempt >= self._retry.attempts or not isinstance(error, TransientError):
                 raise error
+            self.observer.transient()
             self._sleep(self._wait(error, attempt))
 
     def _wait(self, error: DataverseError, attempt: int) -> float:
@@ -246,8 +277,10 @@ class DataverseClient:
         """PATCH that never creates: If-Match: * makes a missing record a 404."""
         self.request("PATCH", f"{entity_set}({record_id})", json=body, headers={"If-Match": "*"})
 
-    def delete(self, entity_set: str, record_id: str) -> None:
-        self.request("DELETE", f"{entity_set}({record_id})")
+    def delete(self, entity_set: str, record_id: str) -> bool:
+        """Delete one record; False if it was not there (already gone is not an error)."""
+        response = self.request("DELETE", f"{entity_set}({record_id})", accept=(404,))
+        return response.status_code != 404
 
     def upsert_multiple(
         self, entity_set: str, table: str, targets: Sequence[tuple[str, Mapping[str, Any]]]

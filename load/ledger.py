@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import threading
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -17,9 +18,12 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-__all__ = ["LedgerEntry", "Previous", "Ledger", "UPSERT_ACTIONS"]
+__all__ = ["LedgerEntry", "Previous", "Ledger", "UPSERT_ACTIONS", "WRITE_OUTCOMES"]
 
 UPSERT_ACTIONS = ("create", "update")
+# `pending` is written before a request is sent and `ok`/`failed` after its answer: a run killed
+# in between leaves `pending` rows, which rollback treats as "may have been applied".
+WRITE_OUTCOMES = ("ok", "pending")
 
 SCHEMA = """
 create table if not exists runs (
@@ -47,6 +51,12 @@ create table if not exists ledger (
     error_code varchar,
     error_message varchar
 );
+create table if not exists events (
+    ts timestamptz not null,
+    run_id varchar,
+    kind varchar not null,
+    detail json
+);
 """
 
 ENTRY_SCHEMA = pa.schema(
@@ -73,7 +83,7 @@ class LedgerEntry:
     table_name: str
     record_id: str
     source_key: str | None
-    action: str  # create | update | state | link (later: delete | restore)
+    action: str  # create | update | state | link:<column> | delete
     payload_hash: str | None
     payload: Mapping[str, Any] | None
     previous_payload: Mapping[str, Any] | str | None
@@ -94,6 +104,7 @@ class Ledger:
         self.path = path
         self._con = duckdb.connect(str(path))
         self._con.execute(SCHEMA)
+        self._lock = threading.RLock()  # one DuckDB connection, shared by the sender threads
 
     def close(self) -> None:
         self._con.close()
@@ -105,19 +116,45 @@ class Ledger:
         self.close()
 
     def start_run(self, mode: str, args: Mapping[str, Any]) -> str:
-        run_id = f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
-        self._con.execute(
-            "insert into runs values (?, ?, null, ?, 'running', ?)",
-            [run_id, dt.datetime.now(dt.UTC), mode, json.dumps(dict(args), default=str)],
-        )
+        run_id = f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S%fZ}-{uuid.uuid4().hex[:8]}"
+        with self._lock:
+            # A run still 'running' when a new one starts was killed (DuckDB allows one writer).
+            self._con.execute("update runs set status = 'interrupted' where status = 'running'")
+            self._con.execute(
+                "insert into runs values (?, ?, null, ?, 'running', ?)",
+                [run_id, dt.datetime.now(dt.UTC), mode, json.dumps(dict(args), default=str)],
+            )
         return run_id
 
     def finish_run(self, run_id: str, status: str) -> None:
         # The one UPDATE: a run's own bookkeeping row, not an operation record.
-        self._con.execute(
-            "update runs set finished = ?, status = ? where run_id = ?",
-            [dt.datetime.now(dt.UTC), status, run_id],
-        )
+        with self._lock:
+            self._con.execute(
+                "update runs set finished = ?, status = ? where run_id = ?",
+                [dt.datetime.now(dt.UTC), status, run_id],
+            )
+
+    def event(self, run_id: str | None, kind: str, detail: Mapping[str, Any]) -> None:
+        """A run-level fact: a sign-off, a forced start, a diff, deletes found at source."""
+        with self._lock:
+            self._con.execute(
+                "insert into events values (?, ?, ?, ?)",
+                [dt.datetime.now(dt.UTC), run_id, kind, json.dumps(dict(detail), default=str)],
+            )
+
+    def events(self, kind: str | None = None) -> list[dict[str, Any]]:
+        query = "select ts, run_id, kind, detail::varchar as detail from events"
+        params: list[Any] = []
+        if kind:
+            query += " where kind = ?"
+            params.append(kind)
+        with self._lock:
+            cursor = self._con.execute(query + " order by ts", params)
+            names = [d[0] for d in cursor.description]
+            rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+        for row in rows:
+            row["detail"] = json.loads(row["detail"]) if row["detail"] else {}
+        return rows
 
     def record(self, run_id: str, mode: str, entries: Iterable[LedgerEntry]) -> int:
         rows = [_row(run_id, mode, entry) for entry in entries]
@@ -125,38 +162,63 @@ class Ledger:
             return 0
         batch = pa.Table.from_pylist(rows, schema=ENTRY_SCHEMA)  # noqa: F841 - read by DuckDB
         columns = ", ".join(ENTRY_SCHEMA.names)
-        self._con.execute(f"insert into ledger ({columns}) select {columns} from batch")
+        with self._lock:
+            self._con.execute(f"insert into ledger ({columns}) select {columns} from batch")
         return len(rows)
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Read-only SQL over `runs`, `ledger` and `events` (diff, delta, rollback read here)."""
+        with self._lock:
+            return self._con.execute(sql, list(params)).fetchall()
 
     def previous(
         self, table: str, record_ids: Sequence[str], actions: Sequence[str]
     ) -> dict[str, Previous]:
-        """The last successful operation of `actions` for each id (one query for all ids)."""
+        """The last successful operation of `actions` for each id (one query for all ids).
+
+        A later successful `delete` (a rollback, or a delete carried over from the source) wipes
+        the history: the record is gone, so the next load creates it again."""
         if not record_ids:
             return {}
         ids = pa.table({"record_id": pa.array(record_ids, pa.string())})  # noqa: F841
-        rows = self._con.execute(
-            """
-            select l.record_id, l.payload_hash, l.payload::varchar
-            from ledger as l
-            semi join ids on ids.record_id = l.record_id
-            where l.table_name = ? and l.outcome = 'ok' and list_contains(?, l.action)
-            qualify row_number() over (partition by l.record_id order by l.seq desc) = 1
-            """,
-            [table, list(actions)],
-        ).fetchall()
-        return {record_id: Previous(hash_, payload) for record_id, hash_, payload in rows}
+        with self._lock:
+            rows = self._con.execute(
+                """
+                select l.record_id, l.action, l.payload_hash, l.payload::varchar
+                from ledger as l
+                semi join ids on ids.record_id = l.record_id
+                where l.table_name = ? and l.outcome = 'ok'
+                    and (list_contains(?, l.action) or l.action = 'delete')
+                qualify row_number() over (partition by l.record_id order by l.seq desc) = 1
+                """,
+                [table, list(actions)],
+            ).fetchall()
+        return {
+            record_id: Previous(hash_, payload)
+            for record_id, action, hash_, payload in rows
+            if action != "delete"
+        }
 
     def runs(self) -> list[dict[str, Any]]:
-        cursor = self._con.execute("select * from runs order by started")
-        names = [d[0] for d in cursor.description]
-        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+        with self._lock:
+            cursor = self._con.execute("select * from runs order by started")
+            names = [d[0] for d in cursor.description]
+            return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
-    def entries(self, run_id: str | None = None) -> list[dict[str, Any]]:
-        query = "select * from ledger" + (" where run_id = ?" if run_id else "") + " order by seq"
-        cursor = self._con.execute(query, [run_id] if run_id else [])
-        names = [d[0] for d in cursor.description]
-        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    def run(self, run_id: str) -> dict[str, Any] | None:
+        return next((r for r in self.runs() if r["run_id"] == run_id), None)
+
+    def entries(self, run_id: str | None = None, *, pending: bool = False) -> list[dict[str, Any]]:
+        """A run's (or every) entry in order; `pending` rows only when asked for."""
+        where = [] if pending else ["outcome <> 'pending'"]
+        if run_id:
+            where.append("run_id = ?")
+        query = "select * from ledger"
+        query += (" where " + " and ".join(where)) if where else ""
+        with self._lock:
+            cursor = self._con.execute(query + " order by seq", [run_id] if run_id else [])
+            names = [d[0] for d in cursor.description]
+            return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
 def _row(run_id: str, mode: str, entry: LedgerEntry) -> dict[str, Any]:

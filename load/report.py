@@ -17,9 +17,19 @@ import duckdb
 from rich.console import Console
 from rich.table import Table
 
+from load.ledger import Ledger
 from load.runner import LoadResult
 
-__all__ = ["SourceRow", "TableRow", "RunReport", "build_report", "write_report", "print_report"]
+__all__ = [
+    "SourceRow",
+    "TableRow",
+    "RunReport",
+    "build_report",
+    "report_from_ledger",
+    "write_report",
+    "print_report",
+    "chart_svg",
+]
 
 RECONCILIATION_MODEL = "reconciliation_opencrm"
 QUARANTINE_MODEL = "quarantine_opencrm"
@@ -51,6 +61,8 @@ class TableRow:
     state_failed: int
     linked: int
     link_failed: int
+    missing: int = 0
+    deleted: int = 0
 
     @property
     def loaded(self) -> int:
@@ -77,9 +89,125 @@ class RunReport:
         data = asdict(self)
         data["sources"] = [asdict(row) | {"balanced": row.balanced} for row in self.sources]
         data["tables"] = [asdict(row) | {"loaded": row.loaded} for row in self.tables]
+        data["phases"] = {
+            "sources": [
+                {
+                    "source_object": r.source_object,
+                    "source": r.source_rows,
+                    "mart": r.mart_rows,
+                    "merged": r.merged_rows,
+                    "quarantined": r.quarantined_rows,
+                }
+                for r in self.sources
+            ],
+            "tables": [
+                {
+                    "table": t.table,
+                    "mart": t.mart_rows,
+                    "loaded": t.loaded,
+                    "failed": t.failed,
+                    "skipped_unchanged": t.skipped,
+                    "missing_at_source": t.missing,
+                    "deleted": t.deleted,
+                }
+                for t in self.tables
+            ],
+        }
         data.pop("json_path")
         data.pop("html_path")
         return data
+
+
+def report_from_ledger(ledger: Ledger, warehouse: Path, run_id: str | None = None) -> RunReport:
+    """A run's report rebuilt from the ledger (its `result` event, or its entries if it was
+    killed before writing one)."""
+    runs = [r for r in ledger.runs() if r["mode"] in ("sample", "full", "delta")]
+    if run_id is None:
+        if not runs:
+            raise ValueError("no load in the ledger yet")
+        run_id = runs[-1]["run_id"]
+    run = ledger.run(run_id)
+    if run is None:
+        raise ValueError(f"no run {run_id} in {ledger.path}")
+    results = [e for e in ledger.events("result") if e["run_id"] == run_id]
+    if results:
+        tables = [
+            TableRow(**{k: v for k, v in data.items() if k != "table" and k != "rows"},
+                     table=name, mart_rows=data["rows"])
+            for name, data in results[-1]["detail"]["tables"].items()
+        ]  # fmt: skip
+    else:
+        tables = _tables_from_entries(ledger, run_id)
+    failures = [
+        {
+            "table": e["table_name"],
+            "record_id": e["record_id"],
+            "source_key": e["source_key"],
+            "action": e["action"],
+            "status": None,
+            "code": e["error_code"],
+            "message": e["error_message"],
+        }
+        for e in ledger.entries(run_id)
+        if e["outcome"] == "failed"
+    ]
+    sources, reasons, notes = _warehouse_views(warehouse)
+    finished = run["finished"].isoformat() if run["finished"] else None
+    return RunReport(
+        run_id=run_id,
+        mode=run["mode"],
+        started=run["started"].isoformat(),
+        finished=finished,
+        ok=run["status"] == "ok",
+        sources=sources,
+        tables=tables,
+        quarantine_reasons=reasons,
+        failures=failures[:FAILURES_SHOWN],
+        failures_total=len(failures),
+        notes=[*notes, f"run status: {run['status']}"],
+    )
+
+
+def _tables_from_entries(ledger: Ledger, run_id: str) -> list[TableRow]:
+    rows = ledger.query(
+        """
+        select table_name,
+            count(*) filter (action = 'create' and outcome = 'ok'),
+            count(*) filter (action = 'update' and outcome = 'ok'),
+            count(*) filter (action in ('create', 'update') and outcome = 'failed'),
+            count(*) filter (action = 'state' and outcome = 'ok'),
+            count(*) filter (action = 'state' and outcome = 'failed'),
+            count(*) filter (action like 'link:%' and outcome = 'ok'),
+            count(*) filter (action like 'link:%' and outcome = 'failed'),
+            count(*) filter (action = 'delete' and outcome = 'ok')
+        from ledger where run_id = ? group by 1 order by 1
+        """,
+        [run_id],
+    )
+    return [
+        TableRow(t, c + u + f, c, u, 0, f, s, sf, lk, lf, 0, d)
+        for t, c, u, f, s, sf, lk, lf, d in rows
+    ]
+
+
+def _warehouse_views(warehouse: Path) -> tuple[list[SourceRow], dict[str, int], list[str]]:
+    notes: list[str] = []
+    sources: list[SourceRow] = []
+    reasons: dict[str, int] = {}
+    if not warehouse.is_file():
+        return sources, reasons, [f"no warehouse at {warehouse}: source counts not shown"]
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        reconciliation = _relation(con, RECONCILIATION_MODEL)
+        if reconciliation is None:
+            notes.append(f"no {RECONCILIATION_MODEL} model in {warehouse}: source counts not shown")
+        else:
+            sources = _sources(con, reconciliation)
+        quarantine = _relation(con, QUARANTINE_MODEL)
+        if quarantine is None:
+            notes.append(f"no {QUARANTINE_MODEL} model in {warehouse}: quarantine not summarised")
+        else:
+            reasons = _reasons(con, quarantine)
+    return sources, reasons, notes
 
 
 def build_report(result: LoadResult, warehouse: Path) -> RunReport:
@@ -114,6 +242,8 @@ def build_report(result: LoadResult, warehouse: Path) -> RunReport:
             state_failed=t.state_failed,
             linked=t.linked,
             link_failed=t.link_failed,
+            missing=t.missing,
+            deleted=t.deleted,
         )
         for t in result.tables.values()
     ]
@@ -215,6 +345,66 @@ def print_report(report: RunReport, console: Console) -> None:
         console.print(f"report: {report.html_path} (JSON: {report.json_path})")
 
 
+CHART_SERIES = (
+    ("created", "#2e7d32"),
+    ("updated", "#66bb6a"),
+    ("unchanged", "#90a4ae"),
+    ("failed", "#c62828"),
+)
+SOURCE_SERIES = (("mart", "#1565c0"), ("merged", "#7e57c2"), ("quarantined", "#ef6c00"))
+
+
+def chart_svg(report: RunReport) -> str:
+    """Stacked horizontal bars: per source object (mart / merged / quarantined), then per
+    Dataverse table (created / updated / unchanged / failed). Inline SVG, no script."""
+    bars: list[tuple[str, list[tuple[int, str, str]]]] = []
+    for row in report.sources:
+        values = (row.mart_rows, row.merged_rows, row.quarantined_rows)
+        bars.append(
+            (
+                f"source {row.source_object}",
+                [(v, c, n) for v, (n, c) in zip(values, SOURCE_SERIES, strict=True)],
+            )
+        )
+    for t in report.tables:
+        values = (t.created, t.updated, t.skipped, t.failed)
+        bars.append(
+            (
+                f"table {t.table}",
+                [(v, c, n) for v, (n, c) in zip(values, CHART_SERIES, strict=True)],
+            )
+        )
+    widest = max((sum(v for v, _, _ in parts) for _, parts in bars), default=0) or 1
+    label_w, bar_w, row_h = 180, 520, 22
+    height = row_h * len(bars) + 40
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{label_w + bar_w + 80}" '
+        f'height="{height}" role="img" aria-label="rows per phase">'
+    ]
+    for i, (label, parts) in enumerate(bars):
+        y = 10 + i * row_h
+        out.append(f'<text x="0" y="{y + 14}" font-size="12">{html.escape(label)}</text>')
+        x = float(label_w)
+        for value, colour, name in parts:
+            width = bar_w * value / widest
+            if width > 0:
+                out.append(
+                    f'<rect x="{x:.1f}" y="{y}" width="{width:.1f}" height="{row_h - 6}" '
+                    f'fill="{colour}"><title>{html.escape(name)}: {value}</title></rect>'
+                )
+            x += width
+        total = sum(v for v, _, _ in parts)
+        out.append(f'<text x="{x + 4:.1f}" y="{y + 14}" font-size="11">{total}</text>')
+    legend_y = height - 12
+    x = label_w
+    for name, colour in (*SOURCE_SERIES, *CHART_SERIES):
+        out.append(f'<rect x="{x}" y="{legend_y - 9}" width="10" height="10" fill="{colour}"/>')
+        out.append(f'<text x="{x + 13}" y="{legend_y}" font-size="11">{name}</text>')
+        x += 14 + 8 * len(name)
+    out.append("</svg>")
+    return "".join(out)
+
+
 def _html(report: RunReport) -> str:
     def table(headers: list[str], rows: list[list[Any]]) -> str:
         head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
@@ -244,6 +434,8 @@ def _html(report: RunReport) -> str:
                 ],
             )
         )
+    sections.append("<h2>Phases</h2>")
+    sections.append(chart_svg(report))
     sections.append("<h2>Per Dataverse table</h2>")
     sections.append(
         table(

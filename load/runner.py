@@ -1,10 +1,23 @@
-"""Load the Dataverse marts into Dataverse: sample or full, idempotent, every operation ledgered."""
+"""Load the Dataverse marts into Dataverse: sample, full or delta; resumable; every write ledgered.
+
+Tables load level by level in dependency order, in parallel within a level. Each table's rows
+stream from DuckDB in Arrow batches; rows whose payload hash matches the ledger's last successful
+write are skipped; the rest go out in chunks through a shared pool of sender threads, paced by
+`load.pace.Pacer` (concurrency from `x-ms-dop-hint`, Retry-After, adaptive batch size). Every chunk
+is ledgered `pending` before it is sent and `ok`/`failed` after: killed at any moment, a re-run
+upserts by the same deterministic GUIDs, so nothing is duplicated and nothing is missed.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import itertools
+import os
+import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,6 +28,7 @@ from load.batch import BatchRequest
 from load.client import (
     DataverseClient,
     DataverseError,
+    Observer,
     RecordError,
     ThrottledError,
     TransientError,
@@ -23,6 +37,7 @@ from load.client import (
 from load.config import DataverseSettings, LoadPaths
 from load.ledger import UPSERT_ACTIONS, Ledger, LedgerEntry, Previous
 from load.manifest import TableSpec, load_manifest
+from load.pace import PaceConfig, Pacer
 from load.payload import Payload, PayloadBuilder, link_body, payload_hash
 from load.plan import DeferredLookup, LoadPlan, plan_load
 from load.sample import SampleSelection, select_sample
@@ -36,9 +51,13 @@ __all__ = [
     "LoadResult",
     "Progress",
     "run_load",
+    "CRASH_ENV",
 ]
 
 Progress = Callable[[str, int, int], None]  # (table, rows done, rows in total)
+# Test hook: "<point>:<n>" makes the process os._exit(137) at the n-th chunk reaching <point>
+# (before_send: ledgered pending, not sent; after_send: answered, not ledgered; after_record).
+CRASH_ENV = "MIGRATE_LOAD_CRASH"
 
 
 class LoadError(Exception):
@@ -47,10 +66,15 @@ class LoadError(Exception):
 
 @dataclass(frozen=True)
 class LoadOptions:
-    batch_size: int = 200  # records per UpsertMultiple / $batch request
+    batch_size: int = 100  # first UpsertMultiple size; grows to max_batch_size
+    max_batch_size: int = 1000
+    batch_requests: int = 50  # operations per $batch (tables without bulk messages)
     read_rows: int = 5000  # rows per Arrow batch read from DuckDB
-    use_bulk: bool = True  # UpsertMultiple where the table supports it
+    use_bulk: bool = True  # UpsertMultiple where sdkmessagefilters says the table supports it
     solution: str | None = None  # MSCRM.SolutionUniqueName for created columns
+    concurrency: int | None = None  # first concurrency per user; None = x-ms-dop-hint
+    max_concurrency: int = 16  # per application user
+    delete_missing: bool = False  # delta: delete records no longer in the marts
 
 
 @dataclass
@@ -65,6 +89,8 @@ class TableResult:
     state_failed: int = 0
     linked: int = 0
     link_failed: int = 0
+    missing: int = 0  # in Dataverse from an earlier load, gone from the mart (deleted at source)
+    deleted: int = 0  # of those, deleted (only with delete_missing)
 
     @property
     def loaded(self) -> int:
@@ -93,6 +119,8 @@ class LoadResult:
     columns_created: list[str] = field(default_factory=list)
     sample: SampleSelection | None = None
     finished: dt.datetime | None = None
+    missing: dict[str, list[tuple[str, str | None]]] = field(default_factory=dict)
+    stats: dict[str, Any] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -111,8 +139,14 @@ def run_load(
     paths: LoadPaths | None = None,
     options: LoadOptions | None = None,
     client: DataverseClient | None = None,
+    clients: Sequence[DataverseClient] = (),
+    mode: str | None = None,
+    notes: Mapping[str, Any] | None = None,
 ) -> LoadResult:
-    """Load every mart in dependency order (or a `sample` of N roots and their closure)."""
+    """Load every mart in dependency order (or a `sample` of N roots and their closure).
+
+    `clients`: extra clients, one per additional application user, used round-robin.
+    `mode`: "sample" | "full" | "delta" (default from `sample`). `notes` go to the ledger."""
     paths = paths or LoadPaths.from_env()
     options = options or LoadOptions()
     specs = load_manifest(paths.manifest)
@@ -123,17 +157,30 @@ def run_load(
         raise LoadError(f"warehouse {paths.duckdb} not found: run extract and dbt build first")
     own_client = client is None
     client = client or DataverseClient(settings)
-    mode = "sample" if sample else "full"
+    mode = mode or ("sample" if sample else "full")
     try:
         with Ledger(paths.ledger) as ledger, _open_warehouse(paths.duckdb) as con:
-            run_id = ledger.start_run(mode, {"sample": sample, "url": settings.url})
+            args = {"sample": sample, "url": settings.url, "users": 1 + len(clients)}
+            run_id = ledger.start_run(mode, args)
+            if notes:
+                ledger.event(run_id, "start", notes)
             result = LoadResult(run_id, mode, dt.datetime.now(dt.UTC), plan, {})
+            run = _Run([client, *clients], ledger, con, specs, options, progress, result)
             try:
-                _Run(client, ledger, con, specs, options, progress, result).execute(sample)
+                run.execute(sample)
             except BaseException:
                 ledger.finish_run(run_id, "aborted")
                 raise
             result.finished = dt.datetime.now(dt.UTC)
+            ledger.event(
+                run_id,
+                "result",
+                {
+                    "tables": {t: dataclasses.asdict(r) for t, r in result.tables.items()},
+                    "stats": result.stats,
+                    "failures": len(result.failures),
+                },
+            )
             ledger.finish_run(run_id, "ok" if result.ok else "failed")
             return result
     finally:
@@ -148,10 +195,55 @@ def _open_warehouse(path: Path) -> duckdb.DuckDBPyConnection:
         raise LoadError(f"cannot open warehouse {path} (is dbt still writing it?): {exc}") from exc
 
 
+class _PacerObserver(Observer):
+    def __init__(self, pacer: Pacer) -> None:
+        self.pacer = pacer
+
+    def throttled(self, code: str, retry_after: float) -> None:
+        self.pacer.throttled(code, retry_after)
+
+    def transient(self) -> None:
+        self.pacer.transient()
+
+
+class _Crash:
+    """The kill -9 test hook (see CRASH_ENV); inert unless the variable is set."""
+
+    def __init__(self) -> None:
+        point, _, n = (os.environ.get(CRASH_ENV) or "").partition(":")
+        self.point, self.at = point, int(n or 0)
+        self.count = 0
+        self.lock = threading.Lock()
+
+    def __call__(self, point: str) -> None:
+        if point != self.point:
+            return
+        with self.lock:
+            self.count += 1
+            if self.count >= self.at:
+                os._exit(137)
+
+
+class _User:
+    """One application user: its client and its own pacer (limits are per user)."""
+
+    def __init__(self, client: DataverseClient, options: LoadOptions) -> None:
+        self.client = client
+        config = PaceConfig(
+            batch_size=options.batch_size,
+            max_batch_size=options.max_batch_size,
+            batch_requests=options.batch_requests,
+            concurrency=options.concurrency,
+            max_concurrency=options.max_concurrency,
+        )
+        self.pacer = Pacer(config, client.dop_hint)
+        client.observer = _PacerObserver(self.pacer)
+
+
 class _Run:
     def __init__(
         self,
-        client: DataverseClient,
+        clients: Sequence[DataverseClient],
         ledger: Ledger,
         con: duckdb.DuckDBPyConnection,
         specs: Sequence[TableSpec],
@@ -159,7 +251,8 @@ class _Run:
         progress: Progress | None,
         result: LoadResult,
     ) -> None:
-        self.client = client
+        self.clients = list(clients)
+        self.client = self.clients[0]
         self.ledger = ledger
         self.con = con
         self.specs = {spec.table: spec for spec in specs}
@@ -167,9 +260,15 @@ class _Run:
         self.progress = progress or (lambda table, done, total: None)
         self.result = result
         self.selection: SampleSelection | None = None
+        self.users: list[_User] = []
+        self._next_user = itertools.count()
+        self._lock = threading.Lock()
+        self._crash = _Crash()
+        self._pool: ThreadPoolExecutor | None = None
 
     def execute(self, sample: int | None) -> None:
-        self.client.whoami()
+        for client in self.clients:
+            client.whoami()  # reads x-ms-dop-hint
         for spec in self.specs.values():
             self._check_relation(spec)
         self.result.columns_created = ensure_custom_columns(
@@ -178,10 +277,33 @@ class _Run:
         if sample:
             self.selection = select_sample(self.con, list(self.specs.values()), sample)
             self.result.sample = self.selection
-        for table in self.result.plan.order:
-            self.result.tables[table] = self._load_table(self.specs[table])
-        for deferred in self.result.plan.deferred:
-            self._link(deferred)
+        self.users = [_User(client, self.options) for client in self.clients]
+        workers = sum(self.options.max_concurrency for _ in self.users)
+        started = time.perf_counter()
+        with ThreadPoolExecutor(workers, thread_name_prefix="send") as pool:
+            self._pool = pool
+            for level in self.result.plan.levels:
+                self._parallel(level, lambda table: self._load_table(self.specs[table]))
+            deferred_tables = sorted({d.table for d in self.result.plan.deferred})
+            self._parallel(deferred_tables, self._link_table)
+            if self.result.mode != "sample":
+                self._missing()
+        self.result.stats = {
+            "seconds": time.perf_counter() - started,
+            "peak_concurrency": max(u.pacer.peak for u in self.users),
+            "throttles": sum(u.pacer.throttles for u in self.users),
+            "final_batch_size": self.users[0].pacer.batch_size,
+            "dop_hint": self.client.dop_hint,
+        }
+
+    def _parallel(self, tables: Sequence[str], work: Callable[[str], Any]) -> None:
+        if len(tables) <= 1:
+            for table in tables:
+                work(table)
+            return
+        with ThreadPoolExecutor(len(tables), thread_name_prefix="table") as level_pool:
+            for future in [level_pool.submit(work, table) for table in tables]:
+                future.result()
 
     # -- preparation -----------------------------------------------------------------------
 
@@ -191,87 +313,166 @@ class _Run:
         except duckdb.Error as exc:
             raise LoadError(f"mart {spec.model} ({spec.relation}) not readable: {exc}") from exc
 
-    # -- one table -------------------------------------------------------------------------
+    # -- reading ---------------------------------------------------------------------------
 
     def _rows(
         self, spec: TableSpec, select: str = "*", where: str = "true"
     ) -> Iterator[list[dict]]:
+        """Rows in Arrow batches on a cursor of its own (tables of a level read in parallel)."""
         if self.selection is not None:
             where = f"({where}) and {self.selection.filter_sql(spec)}"
         query = f'select {select} from {spec.relation} where {where} order by "{spec.primary_key}"'
-        for batch in self.con.sql(query).to_arrow_reader(self.options.read_rows):
-            yield batch.to_pylist()
+        with self.con.cursor() as cursor:
+            for batch in cursor.sql(query).to_arrow_reader(self.options.read_rows):
+                yield batch.to_pylist()
 
     def _count(self, spec: TableSpec, where: str = "true") -> int:
         if self.selection is not None:
             where = f"({where}) and {self.selection.filter_sql(spec)}"
-        row = self.con.execute(f"select count(*) from {spec.relation} where {where}").fetchone()
+        with self.con.cursor() as cursor:
+            row = cursor.execute(f"select count(*) from {spec.relation} where {where}").fetchone()
         return int(row[0]) if row else 0
 
-    def _load_table(self, spec: TableSpec) -> TableResult:
+    # -- one table -------------------------------------------------------------------------
+
+    def _user(self) -> _User:
+        return self.users[next(self._next_user) % len(self.users)]
+
+    def _load_table(self, spec: TableSpec) -> None:
         result = TableResult(spec.table, rows=self._count(spec))
-        columns = [
-            d[0] for d in self.con.execute(f"select * from {spec.relation} limit 0").description
-        ]
-        skip = self.result.plan.deferred_columns(spec.table)
-        builder = PayloadBuilder(spec, columns, skip_lookups=skip)
-        done = 0
+        with self._lock:
+            self.result.tables[spec.table] = result
+        with self.con.cursor() as cursor:
+            columns = [
+                d[0] for d in cursor.execute(f"select * from {spec.relation} limit 0").description
+            ]
+        builder = PayloadBuilder(
+            spec, columns, skip_lookups=self.result.plan.deferred_columns(spec.table)
+        )
+        bulk = self.options.use_bulk and self._supports(spec.table, "UpsertMultiple")
+        done = [0]
         self.progress(spec.table, 0, result.rows)
+        # At most a few chunks in flight per table: memory stays flat however large the table.
+        window = threading.BoundedSemaphore(2 * self.options.max_concurrency * len(self.users))
+        futures: list[Future[None]] = []
+
+        def finished(n: int) -> None:
+            with self._lock:
+                done[0] += n
+                self.progress(spec.table, done[0], result.rows)
+
         for rows in self._rows(spec):
             payloads = [builder.build(row) for row in rows]
-            self._upsert(spec, payloads, result)
-            done += len(rows)
-            self.progress(spec.table, done, result.rows)
-        return result
-
-    def _upsert(self, spec: TableSpec, payloads: list[Payload], result: TableResult) -> None:
-        previous = self.ledger.previous(spec.table, [p.record_id for p in payloads], UPSERT_ACTIONS)
-        changed = [p for p in payloads if _hash(previous.get(p.record_id)) != p.hash]
-        result.skipped += len(payloads) - len(changed)
-        loaded = {p.record_id for p in payloads} - {p.record_id for p in changed}
-        for chunk in _chunks(changed, self.options.batch_size):
-            errors = self._send_upserts(spec, chunk)
-            self._record(
-                spec,
-                chunk,
-                errors,
-                previous,
-                lambda p: "update" if p.record_id in previous else "create",
-                lambda p: p.hash,
-                lambda p: p.body,
+            previous = self.ledger.previous(
+                spec.table, [p.record_id for p in payloads], UPSERT_ACTIONS
             )
+            changed = [p for p in payloads if _hash(previous.get(p.record_id)) != p.hash]
+            unchanged = [p for p in payloads if _hash(previous.get(p.record_id)) == p.hash]
+            with self._lock:
+                result.skipped += len(unchanged)
+            if unchanged:
+                # Unchanged rows may still miss their state (a run killed between the two).
+                self._submit(window, futures, lambda c=unchanged: self._states(spec, c, result))
+            finished(len(unchanged))
+            size = self.users[0].pacer.batch_size if bulk else self.options.batch_requests
+            for chunk in _chunks(changed, size):
+
+                def task(chunk: list[Payload] = chunk, previous: Mapping = previous) -> None:
+                    self._upsert_chunk(spec, chunk, previous, bulk, result)
+                    finished(len(chunk))
+
+                self._submit(window, futures, task)
+            futures = _prune(futures)
+        for future in futures:
+            future.result()
+
+    def _submit(
+        self,
+        window: threading.BoundedSemaphore,
+        futures: list[Future[None]],
+        task: Callable[[], None],
+    ) -> None:
+        assert self._pool is not None
+        window.acquire()
+
+        def run() -> None:
+            try:
+                task()
+            finally:
+                window.release()
+
+        futures.append(self._pool.submit(run))
+
+    def _upsert_chunk(
+        self,
+        spec: TableSpec,
+        chunk: list[Payload],
+        previous: Mapping[str, Previous],
+        bulk: bool,
+        result: TableResult,
+    ) -> None:
+        def action(p: Payload) -> str:
+            return "update" if p.record_id in previous else "create"
+
+        self._pending(spec, chunk, previous, action, lambda p: p.hash, lambda p: p.body)
+        self._crash("before_send")
+        user = self._user()
+        if bulk:
+            errors = self._bulk(user, spec, chunk)
+        else:
+            requests = [
+                BatchRequest("PATCH", f"{spec.entity_set}({p.record_id})", p.body) for p in chunk
+            ]
+            errors = self._batch(
+                user,
+                chunk,
+                requests,
+                lambda p: user.client.upsert(spec.entity_set, p.record_id, p.body),
+            )
+        self._crash("after_send")
+        self._record(spec, chunk, errors, previous, action, lambda p: p.hash, lambda p: p.body)
+        self._crash("after_record")
+        with self._lock:
             for p in chunk:
                 if p.record_id in errors:
                     result.failed += 1
-                    continue
-                loaded.add(p.record_id)
-                result.updated += p.record_id in previous
-                result.created += p.record_id not in previous
-        self._apply_state(spec, [p for p in payloads if p.state and p.record_id in loaded], result)
+                elif p.record_id in previous:
+                    result.updated += 1
+                else:
+                    result.created += 1
+        self._states(spec, [p for p in chunk if p.record_id not in errors], result)
 
-    def _send_upserts(self, spec: TableSpec, chunk: list[Payload]) -> dict[str, DataverseError]:
-        def upsert(p: Payload) -> None:
-            self.client.upsert(spec.entity_set, p.record_id, p.body)
+    def _bulk(
+        self, user: _User, spec: TableSpec, chunk: list[Payload]
+    ) -> dict[str, DataverseError]:
+        """UpsertMultiple; on a standard table one bad record fails the whole request, so a
+        failed request is bisected until the bad records stand alone and the rest is in."""
+        targets = [(p.record_id, p.body) for p in chunk]
+        started = time.monotonic()
+        try:
+            with user.pacer.slot():
+                user.client.upsert_multiple(spec.entity_set, spec.table, targets)
+        except (RecordError, TransientError) as error:
+            if isinstance(error, TransientError):
+                user.pacer.transient()
+            if len(chunk) == 1:
+                return {chunk[0].record_id: error}
+            middle = len(chunk) // 2
+            return self._bulk(user, spec, chunk[:middle]) | self._bulk(user, spec, chunk[middle:])
+        user.pacer.success(time.monotonic() - started, len(chunk))
+        return {}
 
-        if self.options.use_bulk and self._supports(spec.table, "UpsertMultiple"):
-            try:
-                targets = [(p.record_id, p.body) for p in chunk]
-                self.client.upsert_multiple(spec.entity_set, spec.table, targets)
-                return {}
-            except (RecordError, TransientError, ThrottledError):
-                # On standard tables one bad record fails the request: find it record by record.
-                return self._one_by_one(chunk, upsert)
-        requests = [
-            BatchRequest("PATCH", f"{spec.entity_set}({p.record_id})", p.body) for p in chunk
-        ]
-        return self._batch(chunk, requests, upsert)
-
-    def _apply_state(self, spec: TableSpec, payloads: list[Payload], result: TableResult) -> None:
+    def _states(self, spec: TableSpec, payloads: list[Payload], result: TableResult) -> None:
+        """statecode/statuscode by an update after the upsert (Dataverse ignores them on create)."""
+        payloads = [p for p in payloads if p.state]
         if not payloads:
             return
         previous = self.ledger.previous(spec.table, [p.record_id for p in payloads], ("state",))
         changed = [p for p in payloads if _hash(previous.get(p.record_id)) != p.state_hash]
-        for chunk in _chunks(changed, self.options.batch_size):
+        for chunk in _chunks(changed, self.options.batch_requests):
+            self._pending(
+                spec, chunk, previous, lambda p: "state", lambda p: p.state_hash, lambda p: p.state
+            )
             errors = self._update_each(spec, chunk, lambda p: p.state)
             self._record(
                 spec,
@@ -282,10 +483,16 @@ class _Run:
                 lambda p: p.state_hash,
                 lambda p: p.state,
             )
-            result.state_failed += len(errors)
-            result.state_updated += len(chunk) - len(errors)
+            with self._lock:
+                result.state_failed += len(errors)
+                result.state_updated += len(chunk) - len(errors)
 
     # -- deferred lookups ------------------------------------------------------------------
+
+    def _link_table(self, table: str) -> None:
+        for deferred in self.result.plan.deferred:
+            if deferred.table == table:
+                self._link(deferred)
 
     def _link(self, deferred: DeferredLookup) -> None:
         spec, lookup = self.specs[deferred.table], deferred.lookup
@@ -304,7 +511,10 @@ class _Run:
                 for p in payloads
                 if p.record_id in present and _hash(previous.get(p.record_id)) != p.hash
             ]
-            for chunk in _chunks(changed, self.options.batch_size):
+            for chunk in _chunks(changed, self.options.batch_requests):
+                self._pending(
+                    spec, chunk, previous, lambda p: action, lambda p: p.hash, lambda p: p.body
+                )
                 errors = self._update_each(spec, chunk, lambda p: p.body)
                 self._record(
                     spec,
@@ -318,7 +528,65 @@ class _Run:
                 result.link_failed += len(errors)
                 result.linked += len(chunk) - len(errors)
 
+    # -- deletes at source (full and delta runs) -------------------------------------------
+
+    def _missing(self) -> None:
+        from load.delta import delete_records, missing_records
+
+        for level in reversed(self.result.plan.levels):
+            for table in level:
+                spec = self.specs[table]
+                missing = missing_records(self.ledger, self.con, spec)
+                if not missing:
+                    continue
+                self.result.missing[table] = missing
+                self.result.tables[table].missing = len(missing)
+                self.ledger.event(
+                    self.result.run_id, "missing", {"table": table, "records": len(missing)}
+                )
+                if self.options.delete_missing:
+                    deleted, failures = delete_records(
+                        self.client,
+                        self.ledger,
+                        self.result.run_id,
+                        self.result.mode,
+                        spec,
+                        missing,
+                    )
+                    self.result.tables[table].deleted = deleted
+                    self.result.failures += failures
+
     # -- ledger ----------------------------------------------------------------------------
+
+    def _pending(
+        self,
+        spec: TableSpec,
+        chunk: list[Payload],
+        previous: Mapping[str, Previous],
+        action_of: Callable[[Payload], str],
+        hash_of: Callable[[Payload], str | None],
+        body_of: Callable[[Payload], Mapping[str, Any]],
+    ) -> None:
+        """What is about to be sent, before it is: a kill after this leaves a trace to undo."""
+        self.ledger.record(
+            self.result.run_id,
+            self.result.mode,
+            [
+                LedgerEntry(
+                    table_name=spec.table,
+                    record_id=p.record_id,
+                    source_key=p.source_key,
+                    action=action_of(p),
+                    payload_hash=hash_of(p),
+                    payload=body_of(p),
+                    previous_payload=prior.payload
+                    if (prior := previous.get(p.record_id))
+                    else None,
+                    outcome="pending",
+                )
+                for p in chunk
+            ],
+        )
 
     def _record(
         self,
@@ -332,6 +600,7 @@ class _Run:
     ) -> None:
         """One ledger entry per record of the chunk; failures also go to the result."""
         entries = []
+        failures = []
         for p in chunk:
             error, prior = errors.get(p.record_id), previous.get(p.record_id)
             entries.append(
@@ -349,7 +618,7 @@ class _Run:
                 )
             )
             if error is not None:
-                self.result.failures.append(
+                failures.append(
                     FailedRecord(
                         spec.table,
                         p.record_id,
@@ -361,6 +630,9 @@ class _Run:
                     )
                 )
         self.ledger.record(self.result.run_id, self.result.mode, entries)
+        if failures:
+            with self._lock:
+                self.result.failures += failures
 
     # -- sending ---------------------------------------------------------------------------
 
@@ -377,9 +649,10 @@ class _Run:
         body_of: Callable[[Payload], Mapping[str, Any]],
     ) -> dict[str, DataverseError]:
         """PATCH each record (If-Match: * — never creates) in one `$batch`."""
+        user = self._user()
 
         def update(p: Payload) -> None:
-            self.client.update(spec.entity_set, p.record_id, body_of(p))
+            user.client.update(spec.entity_set, p.record_id, body_of(p))
 
         requests = [
             BatchRequest(
@@ -387,21 +660,25 @@ class _Run:
             )
             for p in chunk
         ]
-        return self._batch(chunk, requests, update)
+        return self._batch(user, chunk, requests, update)
 
     def _batch(
         self,
+        user: _User,
         payloads: list[Payload],
         requests: list[BatchRequest],
         single: Callable[[Payload], None],
     ) -> dict[str, DataverseError]:
         """One `$batch` (continue on error); what did not get its own verdict is sent alone."""
+        started = time.monotonic()
         try:
-            responses = self.client.batch(requests)
+            with user.pacer.slot():
+                responses = user.client.batch(requests)
         except (RecordError, TransientError, ThrottledError):
-            return self._one_by_one(payloads, single)
+            return self._one_by_one(user, payloads, single)
         if len(responses) != len(requests):
-            return self._one_by_one(payloads, single)
+            return self._one_by_one(user, payloads, single)
+        user.pacer.success(time.monotonic() - started, 0)
         errors: dict[str, DataverseError] = {}
         retry = []
         for payload, response in zip(payloads, responses, strict=True):
@@ -414,18 +691,30 @@ class _Run:
                 retry.append(payload)
             else:
                 raise error
-        return errors | self._one_by_one(retry, single)
+        return errors | self._one_by_one(user, retry, single)
 
     def _one_by_one(
-        self, payloads: Iterable[Payload], single: Callable[[Payload], None]
+        self, user: _User, payloads: Iterable[Payload], single: Callable[[Payload], None]
     ) -> dict[str, DataverseError]:
         errors: dict[str, DataverseError] = {}
         for payload in payloads:
             try:
-                single(payload)
-            except RecordError as error:
+                with user.pacer.slot():
+                    single(payload)
+            except (RecordError, TransientError) as error:
                 errors[payload.record_id] = error
         return errors
+
+
+def _prune(futures: list[Future[None]]) -> list[Future[None]]:
+    """Drop finished futures, re-raising the first failure."""
+    pending = []
+    for future in futures:
+        if future.done():
+            future.result()
+        else:
+            pending.append(future)
+    return pending
 
 
 def _hash(previous: Previous | None) -> str | None:
@@ -446,5 +735,5 @@ def _link_payload(row: Mapping[str, Any], lookup_body: dict[str, Any]) -> Payloa
 
 def _chunks(items: Sequence[Payload], size: int) -> Iterator[list[Payload]]:
     iterator = iter(items)
-    while chunk := list(itertools.islice(iterator, size)):
+    while chunk := list(itertools.islice(iterator, max(1, size))):
         yield chunk

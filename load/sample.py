@@ -1,8 +1,9 @@
 """`--sample N`: N root records and everything needed to make the slice referentially complete.
 
 Down-closure: the roots, then every row that references a selected row, transitively. Up-closure:
-every row a selected row references, transitively. All in DuckDB: one temp table of selected ids
-per table, grown until no statement adds a row.
+every row a selected row references, transitively. All in DuckDB: one table of selected ids per
+table, in an attached in-memory database (`sample_sel`, seen by every cursor of the connection, so
+tables can load in parallel threads), grown until no statement adds a row.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import duckdb
 from load.manifest import TableSpec
 
 __all__ = ["SampleError", "SampleSelection", "select_sample"]
+
+SAMPLE_DB = "sample_sel"
 
 
 class SampleError(Exception):
@@ -57,10 +60,15 @@ def select_sample(
         for column, target in spec.references
         if target in by_table
     ]
-    temp = {spec.table: f"sample_{spec.table}" for spec in specs}
+    attached = {
+        row[0] for row in con.execute("select database_name from duckdb_databases()").fetchall()
+    }
+    if SAMPLE_DB not in attached:
+        con.execute(f"attach ':memory:' as {SAMPLE_DB} (READ_WRITE)")
+    temp = {spec.table: f"{SAMPLE_DB}.sample_{spec.table}" for spec in specs}
     for spec in specs:
         con.execute(
-            f"create or replace temp table {temp[spec.table]} as "
+            f"create or replace table {temp[spec.table]} as "
             f'select "{spec.primary_key}" as id from {spec.relation} where false'
         )
     con.execute(

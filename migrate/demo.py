@@ -97,7 +97,11 @@ def _run_steps(console: Console, paths: StatePaths, *, contacts: int, sample: in
         lambda: run_users_extract(settings, paths.warehouse),
     )
     console.print(users)
-    _step(console, "dbt build: models and tests", lambda: dbt_build())
+    _step(
+        console,
+        "dbt build: models and tests",
+        lambda: dbt_build(summary=lambda line: console.print(line, markup=False, highlight=False)),
+    )
 
     def load(sample_size: int | None):  # noqa: ANN202 - the loader's result type
         with rich_progress(console) as progress:

@@ -26,8 +26,20 @@ log = logging.getLogger(__name__)
 API_ROOT = API_PATH.rstrip("/")
 
 
+class InjectedConnectionDrop(ConnectionAbortedError):
+    """Raised by DroppedConnection; the server logs it as one line (see server.py)."""
+
+
 class DroppedConnection(Response):
-    """Fault injection: start a response, then abort, so the client sees the connection drop."""
+    """Fault injection: start a response, then abort, so the client sees the connection drop.
+
+    Raising after the response has started makes uvicorn close the connection mid-response; its
+    "Exception in ASGI application" traceback is reduced to one line by server.py's log filter.
+    """
+
+    def __init__(self, method: str, path: str) -> None:
+        super().__init__()
+        self.request_line = f"{method} {path}"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await send(
@@ -37,7 +49,9 @@ class DroppedConnection(Response):
                 "headers": [(b"content-length", b"4096"), (b"content-type", b"application/json")],
             }
         )
-        raise ConnectionAbortedError("fault injection: connection dropped")
+        raise InjectedConnectionDrop(
+            f"fault injection: dropped the connection of {self.request_line}"
+        )
 
 
 def _dataverse_error(
@@ -124,7 +138,7 @@ def create_app(dataverse: Dataverse) -> Starlette:
             elif fault == "5xx":
                 return _dataverse_error(503, "", "Service Unavailable (injected fault).")
             elif fault == "drop":
-                return DroppedConnection()
+                return DroppedConnection(request.method, request.url.path)
             declared = request.headers.get("content-length")
             if (
                 declared is not None

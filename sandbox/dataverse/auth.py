@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 TOKEN_LIFETIME_SECONDS = 3600
 SIGNING_KEY_FILE = "token-signing.key"
 KEY_ID = "local-dataverse-1"
+VALIDATED_TOKEN_CACHE_SIZE = 1024
 CLIENT_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
 
@@ -106,6 +107,9 @@ class Authority:
         self._clients = {client.client_id.lower(): client for client in clients}
         self._clock = clock
         self.org_url = ""
+        # token -> (issuer it was checked against, exp, caller): a token's signature and claims
+        # are checked once, as a resource server caches validated tokens; expiry every request.
+        self._validated: dict[str, tuple[str, int, Caller]] = {}
 
     def set_org_url(self, org_url: str) -> None:
         self.org_url = org_url.rstrip("/")
@@ -261,6 +265,13 @@ class Authority:
         if not authorization or not authorization.lower().startswith("bearer "):
             raise InvalidBearerToken("Bearer token is missing.")
         token = authorization[len("bearer ") :].strip()
+        issuer = self.issuer
+        cached = self._validated.get(token)
+        if cached is not None and cached[0] == issuer:
+            if cached[1] <= time.time():  # as PyJWT: expired once `exp <= now`
+                del self._validated[token]
+                raise InvalidBearerToken("The access token has expired.")
+            return cached[2]
         try:
             claims = jwt.decode(
                 token,
@@ -276,7 +287,11 @@ class Authority:
             raise InvalidBearerToken("The access token audience is not valid.") from error
         except jwt.PyJWTError as error:
             raise InvalidBearerToken(f"The access token is not valid: {error}.") from error
-        return Caller(claims.get("appid", ""), claims.get("oid", ""), claims.get("tid", ""))
+        caller = Caller(claims.get("appid", ""), claims.get("oid", ""), claims.get("tid", ""))
+        if len(self._validated) >= VALIDATED_TOKEN_CACHE_SIZE:
+            self._validated.clear()
+        self._validated[token] = (issuer, int(claims["exp"]), caller)
+        return caller
 
     def challenge_header(self) -> str:
         return (

@@ -10,15 +10,18 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from json.encoder import encode_basestring_ascii as _encode_json_string
 from typing import Any
 
 from . import errors
-from .catalog import AttributeMeta, Catalog, TableMeta, ValueRejected
+from .catalog import AttributeMeta, Catalog, KeyMeta, TableMeta, ValueRejected
 from .errors import ApiError
 from .store import DuplicateKey, Store
 
@@ -108,9 +111,19 @@ def _key_literal(raw: str) -> Any:
 
 
 def key_index_value(values: Iterable[Any]) -> str:
-    """Alternate-key values as indexed: strings compared case-insensitively, as SQL Server does."""
-    normalised = [v.strip().lower() if isinstance(v, str) else v for v in values]
-    return json.dumps(normalised, separators=(",", ":"))
+    """Alternate-key values as indexed: strings compared case-insensitively, as SQL Server does.
+
+    The text is `json.dumps([...], separators=(",", ":"))` of the normalised values (the form
+    stored by earlier versions), built part by part because it runs for every record written."""
+    parts = []
+    for value in values:
+        if isinstance(value, str):
+            parts.append(_encode_json_string(value.strip().lower()))
+        elif value is True or value is False or value is None or type(value) is not int:
+            parts.append(json.dumps(value))
+        else:
+            parts.append(str(value))
+    return "[" + ",".join(parts) + "]"
 
 
 def column_value(record: Record, table: TableMeta, attribute: str) -> Any:
@@ -153,6 +166,7 @@ class RecordEngine:
         self.store = store
         self.clock = clock
         self.org_url = ""
+        self._local = _EngineLocal()
 
     @property
     def api_url(self) -> str:
@@ -175,23 +189,33 @@ class RecordEngine:
 
     def resolve_key(self, table: TableMeta, key_text: str) -> tuple[str | None, dict[str, Any]]:
         """(record id or None when absent, alternate-key values used) for a URL key."""
+        record_id, alternate, key_values = self.parse_record_key(table, key_text)
+        if alternate is None:
+            assert record_id is not None
+            return (record_id if self.store.exists(table.logical_name, record_id) else None), {}
+        return self.store.key_lookup(table.logical_name, *alternate), key_values
+
+    def parse_record_key(
+        self, table: TableMeta, key_text: str
+    ) -> tuple[str | None, tuple[str, str] | None, dict[str, Any]]:
+        """A URL key checked against the table without reading storage: `(guid, None, {})` for a
+        primary key, `(None, (key name, index value), key values)` for an active alternate key."""
         try:
             parsed = parse_key_text(key_text)
         except ValueError as error:
             raise errors.invalid_key(table.type_name) from error
         if isinstance(parsed, str):
-            return (parsed if self.store.exists(table.logical_name, parsed) else None), {}
+            return parsed, None, {}
         if set(parsed) == {table.primary_id}:
             value = parsed[table.primary_id]
             if not isinstance(value, str) or not _GUID_RE.match(value):
                 raise errors.invalid_key(table.type_name)
-            return (value if self.store.exists(table.logical_name, value) else None), {}
+            return value, None, {}
         key = self._matching_key(table, parsed)
-        values = [parsed[self._key_part_name(table, name, parsed)] for name in key.attributes]
-        found = self.store.key_lookup(table.logical_name, key.logical_name, key_index_value(values))
-        return found, {
+        key_values = {
             name: parsed[self._key_part_name(table, name, parsed)] for name in key.attributes
         }
+        return None, (key.logical_name, key_index_value(key_values.values())), key_values
 
     def _key_part_name(self, table: TableMeta, attribute: str, parsed: dict[str, Any]) -> str:
         return attribute if attribute in parsed else lookup_column(attribute)
@@ -215,6 +239,22 @@ class RecordEngine:
 
     def resolve_reference(self, reference: str) -> RecordRef:
         """`/contacts(guid)`, `contacts(key='v')` or an absolute URL -> an existing record."""
+        bulk = self._local.bulk
+        if bulk is not None:
+            found = bulk.reference(reference)
+            if found is not None:
+                return found
+            bulk.flush()  # the record may be one this request has prepared but not yet written
+        table, key = self._parse_reference(reference)
+        record_id, _ = self.resolve_key(table, key)
+        if record_id is None:
+            if _GUID_RE.match(key.strip()):
+                raise errors.record_not_found(table.logical_name, key.strip().lower())
+            raise errors.key_record_not_found(table.logical_name)
+        return RecordRef(table, record_id)
+
+    def _parse_reference(self, reference: str) -> tuple[TableMeta, str]:
+        """(table, key text) of an entity reference, without reading storage."""
         path = reference
         if API_PATH in path:
             path = path.split(API_PATH, 1)[1]
@@ -224,14 +264,7 @@ class RecordEngine:
             raise ApiError(
                 400, errors.ODATA_ERROR, f"The URI '{reference}' is not valid for entity reference."
             )
-        table = self.table_for_set(match.group("set"))
-        record_id, _ = self.resolve_key(table, match.group("key"))
-        if record_id is None:
-            key = match.group("key")
-            if _GUID_RE.match(key.strip()):
-                raise errors.record_not_found(table.logical_name, key.strip().lower())
-            raise errors.key_record_not_found(table.logical_name)
-        return RecordRef(table, record_id)
+        return self.table_for_set(match.group("set")), match.group("key")
 
     # -- validating a payload ------------------------------------------------------------------
 
@@ -271,6 +304,8 @@ class RecordEngine:
                 target = self.catalog.get(navigation.targets[0])
                 if target is None:
                     raise errors.property_not_found(name, table.type_name)
+                if self._local.bulk is not None:
+                    self._local.bulk.flush()
                 child_id = self.create(target, value)
                 prepared.lookups[navigation.attribute] = (target.logical_name, child_id)
             else:
@@ -521,40 +556,66 @@ class RecordEngine:
             record[column + LOOKUP_TYPE] = target
 
     def _insert(self, table: TableMeta, rows: list[tuple[str, Record]]) -> None:
-        try:
-            self.store.insert_many(
-                table.logical_name, [(rid, rec["versionnumber"], rec) for rid, rec in rows]
-            )
-        except DuplicateKey as error:
-            raise ApiError(
-                412, errors.DUPLICATE_RECORD, "A record with matching key values already exists."
-            ) from error
-        self._index_keys(table, rows)
+        self._write(table, rows, [])
 
-    def _index_keys(self, table: TableMeta, rows: list[tuple[str, Record]]) -> None:
+    def _write(
+        self,
+        table: TableMeta,
+        inserts: list[tuple[str, Record]],
+        updates: list[tuple[str, Record]],
+        key_values: dict[str, dict[str, str | None]] | None = None,
+    ) -> None:
+        """New and changed records of one table: one statement each, then their key index."""
+        if inserts:
+            try:
+                self.store.insert_many(
+                    table.logical_name, [(rid, rec["versionnumber"], rec) for rid, rec in inserts]
+                )
+            except DuplicateKey as error:
+                raise ApiError(
+                    412,
+                    errors.DUPLICATE_RECORD,
+                    "A record with matching key values already exists.",
+                ) from error
+        if updates:
+            self.store.update_many(
+                table.logical_name, [(rid, rec["versionnumber"], rec) for rid, rec in updates]
+            )
+        self._index_keys(table, inserts + updates if updates else inserts, key_values)
+
+    def _index_keys(
+        self,
+        table: TableMeta,
+        rows: list[tuple[str, Record]],
+        computed: dict[str, dict[str, str | None]] | None = None,
+    ) -> None:
+        """Index the alternate-key values of written records (`computed`: record id -> key name
+        -> index value, where the caller already has them)."""
         keys = table.active_keys()
         if not keys:
             return
-        entries: list[tuple[str, str, str]] = []
+        values_by_record: dict[tuple[str, str], str] = {}
+        cleared: list[tuple[str, str]] = []
         for record_id, record in rows:
+            known = computed.get(record_id) if computed else None
             for key in keys:
-                values = [column_value(record, table, name) for name in key.attributes]
-                if any(value is None for value in values):
-                    self.store.clear_key(table.logical_name, key.logical_name, record_id)
+                if known is not None and key.logical_name in known:
+                    value = known[key.logical_name]
+                else:
+                    value = _key_value(table, record, key)
+                if value is None:
+                    cleared.append((key.logical_name, record_id))
+                    values_by_record.pop((key.logical_name, record_id), None)
                     continue
-                entries.append((key.logical_name, key_index_value(values), record_id))
+                values_by_record[(key.logical_name, record_id)] = value
+        if cleared:
+            self.store.clear_keys(table.logical_name, cleared)
+        entries = [(name, value, rid) for (name, rid), value in values_by_record.items()]
         try:
             self.store.set_keys(table.logical_name, entries)
         except DuplicateKey as error:
             key = next(k for k in keys if k.logical_name == error.key_name)
-            columns = ", ".join(key.attributes)
-            raise ApiError(
-                412,
-                errors.DUPLICATE_ENTITY_KEY,
-                f"Entity Key {key.schema_name} violated. A record with the same value for "
-                f"{columns} already exists. A duplicate record cannot be created. Try again "
-                f"with unique values for {columns}.",
-            ) from error
+            raise duplicate_entity_key(key) from error
 
     def _after_write(
         self, table: TableMeta, record_id: str, prepared: PreparedWrite, caller: Caller | None
@@ -719,23 +780,19 @@ class RecordEngine:
     # -- bulk ----------------------------------------------------------------------------------
 
     def create_many(self, table: TableMeta, targets: list[Any], caller: Caller | None) -> list[str]:
-        with self.store.atomic():
-            rows: list[tuple[str, Record]] = []
-            followups: list[tuple[str, PreparedWrite]] = []
+        with self.store.atomic(), self._bulk_context(table, targets, caller) as bulk:
+            ids: list[str] = []
             for target in targets:
                 prepared = self.prepare(table, target, "create")
                 record = self.build_new_record(table, prepared, caller)
-                rows.append((record[table.primary_id], record))
-                if prepared.parties is not None or prepared.children or prepared.associate:
-                    followups.append((record[table.primary_id], prepared))
-            self._insert(table, rows)
-            for record_id, prepared in followups:
-                self._after_write(table, record_id, prepared, caller)
-            return [record_id for record_id, _ in rows]
+                record_id = record[table.primary_id]
+                bulk.put(record_id, record, prepared, new=True)
+                ids.append(record_id)
+            return ids
 
     def update_many(self, table: TableMeta, targets: list[Any], caller: Caller | None) -> None:
         with self.store.atomic():
-            seen: set[str] = set()
+            by_id: dict[str, Record] = {}
             for target in targets:
                 if not isinstance(target, dict) or not target.get(table.primary_id):
                     raise ApiError(
@@ -744,15 +801,25 @@ class RecordEngine:
                         f"The primary key attribute '{table.primary_id}' is required for "
                         "UpdateMultiple.",
                     )
-                record_id = str(target[table.primary_id]).lower()
-                if record_id in seen:
-                    continue  # later duplicates are ignored, as Dataverse does
-                seen.add(record_id)
-                self.update(table, record_id, target, caller=caller)
+                # later duplicates are ignored, as Dataverse does
+                by_id.setdefault(str(target[table.primary_id]).lower(), target)
+            with self._bulk_context(table, targets, caller) as bulk:
+                bulk.load_ids(by_id)
+                for record_id, target in by_id.items():
+                    existing = bulk.records.get(record_id)
+                    if existing is None:
+                        raise errors.record_not_found(table.logical_name, record_id)
+                    prepared = self.prepare(table, target, "update")
+                    record = self.apply_update(table, existing, prepared, caller)
+                    bulk.put(record_id, record, prepared, new=False)
 
     def upsert_many(self, table: TableMeta, targets: list[Any], caller: Caller | None) -> None:
+        """Every target resolved up front (one query for the ids, one per alternate key), then
+        created or updated in order against what the request has written so far, so a target may
+        find a record an earlier target created; written with one statement per kind."""
         with self.store.atomic():
             keys_seen: set[str] = set()
+            plan: list[tuple[str | None, tuple[str, str] | None, dict[str, Any], Record]] = []
             for target in targets:
                 if not isinstance(target, dict):
                     raise ApiError(400, errors.INVALID_ARGUMENT, "Each target must be an entity.")
@@ -766,7 +833,40 @@ class RecordEngine:
                     )
                 keys_seen.add(key_text.lower())
                 body = {k: v for k, v in target.items() if k != "@odata.id"}
-                self.upsert(table, key_text, body, caller=caller)
+                plan.append((*self.parse_record_key(table, key_text), body))
+            with self._bulk_context(table, targets, caller) as bulk:
+                bulk.load_ids(record_id for record_id, _, _, _ in plan if record_id is not None)
+                bulk.load_keys(alternate for _, alternate, _, _ in plan if alternate is not None)
+                for record_id, alternate, key_values, body in plan:
+                    found = bulk.find(record_id, alternate)
+                    if found is not None:
+                        update = {k: v for k, v in body.items() if k not in key_values}
+                        prepared = self.prepare(table, update, "update")
+                        record = self.apply_update(table, bulk.records[found], prepared, caller)
+                        bulk.put(found, record, prepared, new=False)
+                        continue
+                    prepared = self.prepare(table, body, "create")
+                    record = self.build_new_record(table, prepared, caller, record_id, key_values)
+                    bulk.put(record[table.primary_id], record, prepared, new=True)
+
+    @contextmanager
+    def _bulk_context(
+        self, table: TableMeta, targets: list[Any], caller: Caller | None
+    ) -> Iterator[_BulkWrite]:
+        """A bulk request's write-behind state: flushed at the end (inside the caller's
+        transaction), then the follow-up writes (parties, deep inserts) run record by record."""
+        if self._local.bulk is not None:  # a bulk message inside a bulk message: no nesting
+            raise ApiError(400, errors.INVALID_ARGUMENT, "Bulk messages cannot be nested.")
+        bulk = _BulkWrite(self, table, caller)
+        bulk.load_references(targets)
+        self._local.bulk = bulk
+        try:
+            yield bulk
+            bulk.flush()
+        finally:
+            self._local.bulk = None
+        for record_id, prepared in bulk.followups:
+            self._after_write(table, record_id, prepared, caller)
 
     def _upsert_target_key(self, table: TableMeta, target: Record) -> str:
         odata_id = target.get("@odata.id")
@@ -864,6 +964,198 @@ class RecordEngine:
             ):
                 return navigation.name
         return None
+
+
+def _key_value(table: TableMeta, record: Record, key: KeyMeta) -> str | None:
+    """The index value of `key` for a record, or None when a key column is null."""
+    values = [column_value(record, table, name) for name in key.attributes]
+    if any(value is None for value in values):
+        return None
+    return key_index_value(values)
+
+
+def duplicate_entity_key(key: KeyMeta) -> ApiError:
+    columns = ", ".join(key.attributes)
+    return ApiError(
+        412,
+        errors.DUPLICATE_ENTITY_KEY,
+        f"Entity Key {key.schema_name} violated. A record with the same value for "
+        f"{columns} already exists. A duplicate record cannot be created. Try again "
+        f"with unique values for {columns}.",
+    )
+
+
+class _EngineLocal(threading.local):
+    bulk: _BulkWrite | None = None
+
+
+_UNKNOWN = object()
+
+
+@dataclass
+class _Reference:
+    table: TableMeta
+    record_id: str | None  # the id (GUID references) or the key holder read up front
+    alternate: tuple[str, str] | None  # (key name, index value) for alternate-key references
+    exists: bool
+
+
+class _BulkWrite:
+    """One bulk request on one table: the records it has read or written (by id, as they stand
+    after the earlier targets), who holds the alternate-key values it touched, the `@odata.bind`
+    references of its targets read up front, and the writes not yet flushed to storage."""
+
+    def __init__(self, engine: RecordEngine, table: TableMeta, caller: Caller | None) -> None:
+        self.engine = engine
+        self.store = engine.store
+        self.table = table
+        self.caller = caller
+        self.keys = table.active_keys()
+        self.records: dict[str, Record] = {}
+        self.key_holders: dict[tuple[str, str], str | None] = {}
+        self.references: dict[str, _Reference] = {}
+        self.inserts: dict[str, Record] = {}
+        self.updates: dict[str, Record] = {}
+        self.followups: list[tuple[str, PreparedWrite]] = []
+        # record id -> key name -> index value (None: a key column is null) of records put
+        self.key_values: dict[str, dict[str, str | None]] = {}
+
+    # -- reading up front ----------------------------------------------------------------------
+
+    def load_ids(self, record_ids: Iterable[str]) -> None:
+        wanted = [rid for rid in record_ids if rid not in self.records]
+        if wanted:
+            self.records.update(self.store.get_many(self.table.logical_name, wanted))
+
+    def load_keys(self, alternates: Iterable[tuple[str, str]]) -> None:
+        by_key: dict[str, list[str]] = {}
+        for key_name, value in alternates:
+            by_key.setdefault(key_name, []).append(value)
+        holders: list[str] = []
+        for key_name, values in by_key.items():
+            found = self.store.key_lookup_many(self.table.logical_name, key_name, values)
+            for value in values:
+                holder = found.get(value)
+                self.key_holders[(key_name, value)] = holder
+                if holder is not None:
+                    holders.append(holder)
+        self.load_ids(holders)
+
+    def load_references(self, targets: list[Any]) -> None:
+        """Resolve every `@odata.bind` of the targets with one query per table (GUIDs) or per
+        alternate key; a reference that cannot be parsed is left to the normal path's errors."""
+        texts: set[str] = set()
+        for target in targets:
+            if not isinstance(target, dict):
+                continue
+            for name, value in target.items():
+                if not name.endswith("@odata.bind"):
+                    continue
+                if isinstance(value, str):
+                    texts.add(value)
+                elif isinstance(value, list):
+                    texts.update(item for item in value if isinstance(item, str))
+        if not texts:
+            return
+        by_id: dict[str, tuple[TableMeta, list[tuple[str, str]]]] = {}
+        by_key: dict[tuple[str, str], tuple[TableMeta, list[tuple[str, str]]]] = {}
+        for text in texts:
+            try:
+                table, key_text = self.engine._parse_reference(text)
+                record_id, alternate, _ = self.engine.parse_record_key(table, key_text)
+            except ApiError:
+                continue
+            if alternate is None:
+                assert record_id is not None
+                by_id.setdefault(table.logical_name, (table, []))[1].append((text, record_id))
+            else:
+                entry = by_key.setdefault((table.logical_name, alternate[0]), (table, []))
+                entry[1].append((text, alternate[1]))
+        for entity, (table, items) in by_id.items():
+            found = self.store.existing_ids(entity, [rid for _, rid in items])
+            for text, rid in items:
+                self.references[text] = _Reference(table, rid, None, rid in found)
+        for (entity, key_name), (table, items) in by_key.items():
+            holders = self.store.key_lookup_many(entity, key_name, [value for _, value in items])
+            for text, value in items:
+                holder = holders.get(value)
+                self.references[text] = _Reference(
+                    table, holder, (key_name, value), holder is not None
+                )
+
+    # -- resolving -----------------------------------------------------------------------------
+
+    def find(self, record_id: str | None, alternate: tuple[str, str] | None) -> str | None:
+        """The id of the record a target addresses, or None if there is none (yet)."""
+        if alternate is not None:
+            record_id = self.key_holders.get(alternate)
+        return record_id if record_id is not None and record_id in self.records else None
+
+    def reference(self, text: str) -> RecordRef | None:
+        """A bind resolved from what was read up front and what this request wrote; None when
+        that does not settle it (the caller then reads storage after a flush)."""
+        entry = self.references.get(text)
+        if entry is None:
+            return None
+        record_id, exists = entry.record_id, entry.exists
+        if entry.table is self.table:
+            if entry.alternate is not None:
+                holder = self.key_holders.get(entry.alternate, _UNKNOWN)
+                if holder is not _UNKNOWN:
+                    record_id, exists = holder, holder is not None  # type: ignore[assignment]
+            elif record_id in self.records:
+                exists = True
+        if not exists or record_id is None:
+            return None
+        return RecordRef(entry.table, record_id)
+
+    # -- writing -------------------------------------------------------------------------------
+
+    def put(self, record_id: str, record: Record, prepared: PreparedWrite, *, new: bool) -> None:
+        previous = self.records.get(record_id)
+        if new and previous is not None:
+            raise ApiError(
+                412, errors.DUPLICATE_RECORD, "A record with matching key values already exists."
+            )
+        if self.keys:
+            self._claim_keys(record_id, record, previous)
+        self.records[record_id] = record
+        if new or record_id in self.inserts:
+            self.inserts[record_id] = record
+        else:
+            self.updates[record_id] = record
+        if prepared.parties is not None or prepared.children or prepared.associate:
+            self.followups.append((record_id, prepared))
+
+    def _claim_keys(self, record_id: str, record: Record, previous: Record | None) -> None:
+        """Track who holds the key values; a value another record holds is Dataverse's
+        duplicate-key error, raised here as the record-by-record path raises it."""
+        before = self.key_values.get(record_id)
+        now: dict[str, str | None] = {}
+        for key in self.keys:
+            value = now[key.logical_name] = _key_value(self.table, record, key)
+            if previous is not None:
+                if before is not None and key.logical_name in before:
+                    old = before[key.logical_name]
+                else:
+                    old = _key_value(self.table, previous, key)
+                if old is not None and old != value:
+                    slot = (key.logical_name, old)
+                    if self.key_holders.get(slot, record_id) == record_id:
+                        self.key_holders[slot] = None
+            if value is not None:
+                holder = self.key_holders.get((key.logical_name, value))
+                if holder is not None and holder != record_id:
+                    raise duplicate_entity_key(key)
+                self.key_holders[(key.logical_name, value)] = record_id
+        self.key_values[record_id] = now
+
+    def flush(self) -> None:
+        if not self.inserts and not self.updates:
+            return
+        inserts, updates = list(self.inserts.items()), list(self.updates.items())
+        self.inserts, self.updates = {}, {}
+        self.engine._write(self.table, inserts, updates, self.key_values)
 
 
 def _formatted_value(meta: AttributeMeta, value: Any) -> str | None:

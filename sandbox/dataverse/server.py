@@ -3,6 +3,8 @@ the foreground (the CLI)."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import socket
 import threading
 import time
@@ -10,10 +12,12 @@ from dataclasses import dataclass
 
 import uvicorn
 
-from .app import create_app
+from .app import InjectedConnectionDrop, create_app
 from .service import Dataverse, ServerConfig
 
 STARTUP_TIMEOUT_SECONDS = 20.0
+# how long a request in progress may run on after stop() before it is cancelled
+GRACEFUL_SHUTDOWN_SECONDS = 5
 
 
 class ServerStartError(Exception):
@@ -44,8 +48,13 @@ class RunningServer:
         return self.dataverse.counts()
 
     def stop(self) -> None:
+        """Stop within a few tenths of a second: idle keep-alive connections are closed at once,
+        a request in progress gets up to GRACEFUL_SHUTDOWN_SECONDS to finish."""
         self._server.should_exit = True
-        self._thread.join(timeout=10)
+        self._thread.join(timeout=GRACEFUL_SHUTDOWN_SECONDS + 5)
+        if self._thread.is_alive():
+            self._server.force_exit = True
+            self._thread.join(timeout=5)
         self.dataverse.close()
 
 
@@ -58,6 +67,52 @@ def bind_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
+class _Server(uvicorn.Server):
+    """uvicorn's server, with a shutdown that does not wait on idle TLS connections.
+
+    uvicorn closes idle keep-alive connections on shutdown, but over TLS `transport.close()` waits
+    for the client's close_notify, which an idle pooled client never sends: the connection stays
+    open until the graceful-shutdown timeout and uvicorn logs "Cancel 0 running task(s), timeout
+    graceful shutdown exceeded". Connections whose close has been requested and whose responses
+    are fully written are aborted instead (a client sees the same closed keep-alive connection).
+    """
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        closer = asyncio.ensure_future(self._abort_closing_connections())
+        try:
+            await super().shutdown(sockets)
+        finally:
+            closer.cancel()
+
+    async def _abort_closing_connections(self) -> None:
+        while True:
+            for connection in list(self.server_state.connections):
+                transport = getattr(connection, "transport", None)
+                if (
+                    transport is not None
+                    and transport.is_closing()
+                    and not transport.get_write_buffer_size()
+                ):
+                    transport.abort()
+            await asyncio.sleep(0.02)
+
+
+class _ConciseFaultLog(logging.Filter):
+    """uvicorn logs an exception raised by the app with its traceback; the injected connection
+    drop is expected, so it becomes one warning line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc_info = record.exc_info
+        if exc_info and isinstance(exc_info[1], InjectedConnectionDrop):
+            record.msg, record.args = "%s", (str(exc_info[1]),)
+            record.exc_info, record.exc_text = None, None
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
+_CONCISE_FAULT_LOG = _ConciseFaultLog()
+
+
 def build_uvicorn(dataverse: Dataverse, config: ServerConfig) -> uvicorn.Server:
     uvicorn_config = uvicorn.Config(
         create_app(dataverse),
@@ -67,9 +122,13 @@ def build_uvicorn(dataverse: Dataverse, config: ServerConfig) -> uvicorn.Server:
         access_log=False,
         lifespan="off",
         timeout_keep_alive=30,
-        timeout_graceful_shutdown=1,
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
     )
-    return uvicorn.Server(uvicorn_config)
+    # after uvicorn.Config, which (re)configures uvicorn's loggers
+    error_log = logging.getLogger("uvicorn.error")
+    if _CONCISE_FAULT_LOG not in error_log.filters:
+        error_log.addFilter(_CONCISE_FAULT_LOG)
+    return _Server(uvicorn_config)
 
 
 def org_url(host: str, port: int) -> str:

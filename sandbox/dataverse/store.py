@@ -79,7 +79,10 @@ def _dumps(record: Record) -> str:
 
 
 def _loads(data: str) -> Any:
-    return orjson.loads(data)
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:  # NaN or a huge integer, as earlier versions could store
+        return json.loads(data)
 
 
 # `where id in (select value from json_each(?))`: any number of values as one parameter
@@ -277,7 +280,9 @@ class Store:
             ).fetchone()
         return row[0] if row else None
 
-    def key_lookup_many(self, entity: str, key_name: str, key_values: Iterable[str]) -> dict[str, str]:
+    def key_lookup_many(
+        self, entity: str, key_name: str, key_values: Iterable[str]
+    ) -> dict[str, str]:
         """key value -> record id for those of `key_values` that are indexed, in one query."""
         with self._lock:
             rows = self._db.execute(

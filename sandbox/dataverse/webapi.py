@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode
 
+import orjson
+
 from . import batch_codec, errors, odata_query
 from .catalog import TableMeta
 from .errors import ApiError
@@ -55,8 +57,17 @@ class ApiResponse:
     records: int = 0
 
 
+def dumps_json(payload: Any) -> bytes:
+    """Compact UTF-8 JSON; orjson, or the standard library for what orjson refuses (integers
+    beyond 64 bits)."""
+    try:
+        return orjson.dumps(payload)
+    except TypeError:
+        return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+
+
 def json_response(status: int, payload: Any, headers: dict[str, str] | None = None) -> ApiResponse:
-    body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+    body = dumps_json(payload)
     return ApiResponse(
         status, {"Content-Type": JSON_TYPE, "OData-Version": "4.0", **(headers or {})}, body
     )
@@ -94,6 +105,10 @@ def parse_json_body(body: bytes) -> Any:
         raise ApiError(
             400, errors.ODATA_ERROR, "The request body is empty: a JSON payload is required."
         )
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        pass  # the standard library's verdict (and message), as before orjson was used
     try:
         return json.loads(body)
     except (json.JSONDecodeError, UnicodeDecodeError) as error:

@@ -174,3 +174,98 @@ def test_bulk_message_the_table_does_not_support_is_refused(api: httpx.Client) -
 def test_organizations_maxuploadfilesize(api: httpx.Client) -> None:
     body = api.get("organizations?$select=maxuploadfilesize").json()
     assert body["value"][0]["maxuploadfilesize"] == 5242880
+
+
+ACCOUNT = "Microsoft.Dynamics.CRM.account"
+
+
+def _upsert(api: httpx.Client, targets: list[dict]) -> httpx.Response:
+    return api.post("accounts/Microsoft.Dynamics.CRM.UpsertMultiple", json={"Targets": targets})
+
+
+def test_upsert_multiple_target_finds_a_record_an_earlier_target_created(
+    api: httpx.Client,
+) -> None:
+    _create_key(api, "account", "acct_number_key", ["accountnumber"])
+    guid = "00000000-0000-0000-0000-0000000000b1"
+    targets = [
+        {"@odata.type": ACCOUNT, "@odata.id": f"accounts({guid})", "accountnumber": "N-1"},
+        {"@odata.type": ACCOUNT, "@odata.id": f"accounts({guid.upper()[:-1]}2)", "name": "P"},
+        # found by the key value the first target gave the record it created
+        {
+            "@odata.type": ACCOUNT,
+            "@odata.id": "accounts(accountnumber='n-1')",
+            "name": "A2",
+            "parentaccountid@odata.bind": "/accounts(00000000-0000-0000-0000-0000000000b2)",
+        },
+        {
+            "@odata.type": ACCOUNT,
+            "@odata.id": "accounts(accountnumber='C-1')",
+            "name": "Child",
+            "parentaccountid@odata.bind": "/accounts(accountnumber='N-1')",
+        },
+    ]
+    assert _upsert(api, targets).status_code == 204
+    rows = api.get("accounts?$select=name,accountnumber,_parentaccountid_value&$orderby=name")
+    by_name = {r["name"]: r for r in rows.json()["value"]}
+    assert set(by_name) == {"A2", "Child", "P"}
+    assert by_name["A2"]["accountid"] == guid
+    assert by_name["A2"]["accountnumber"] == "N-1"
+    assert by_name["A2"]["_parentaccountid_value"] == guid[:-1] + "2"
+    assert by_name["Child"]["_parentaccountid_value"] == guid
+    # the key index was written: single requests find the records by key
+    assert api.get("accounts(accountnumber='c-1')?$select=name").json()["name"] == "Child"
+
+
+def test_upsert_multiple_key_value_claimed_twice_is_412_and_writes_nothing(
+    api: httpx.Client,
+) -> None:
+    _create_key(api, "account", "acct_number_key", ["accountnumber"])
+    targets = [
+        {
+            "@odata.type": ACCOUNT,
+            "@odata.id": f"accounts({n:08}-0000-0000-0000-000000000000)",
+            "name": f"a{n}",
+            "accountnumber": "SAME",
+        }
+        for n in range(2)
+    ]
+    response = _upsert(api, targets)
+    assert response.status_code == 412
+    assert response.json()["error"]["code"] == "0x80060892"
+    assert _count(api, "accounts") == 0
+
+
+def test_upsert_multiple_moving_a_key_value_frees_it(api: httpx.Client) -> None:
+    _create_key(api, "account", "acct_number_key", ["accountnumber"])
+    first = "accounts(00000000-0000-0000-0000-0000000000c0)"
+    created = _upsert(
+        api, [{"@odata.type": ACCOUNT, "@odata.id": first, "name": "a", "accountnumber": "OLD"}]
+    )
+    assert created.status_code == 204
+    targets = [
+        {"@odata.type": ACCOUNT, "@odata.id": first, "accountnumber": "NEW"},
+        {
+            "@odata.type": ACCOUNT,
+            "@odata.id": "accounts(00000000-0000-0000-0000-0000000000c1)",
+            "name": "b",
+            "accountnumber": "old",
+        },
+    ]
+    assert _upsert(api, targets).status_code == 204
+    rows = api.get("accounts?$select=name,accountnumber&$orderby=name").json()["value"]
+    assert [(r["name"], r["accountnumber"]) for r in rows] == [("a", "NEW"), ("b", "old")]
+
+
+def test_bulk_bind_to_a_missing_record_is_404_and_writes_nothing(api: httpx.Client) -> None:
+    targets = [
+        {"@odata.type": ACCOUNT, "name": "ok"},
+        {
+            "@odata.type": ACCOUNT,
+            "name": "orphan",
+            "parentaccountid@odata.bind": "/accounts(00000000-0000-0000-0000-00000000dead)",
+        },
+    ]
+    response = api.post("accounts/Microsoft.Dynamics.CRM.CreateMultiple", json={"Targets": targets})
+    assert response.status_code == 404
+    assert _count(api, "accounts") == 0

@@ -3,12 +3,17 @@ protection and fault injection over HTTP."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import pytest
 
 from sandbox.dataverse.protection import FaultConfig, ProtectionConfig
 from sandbox.dataverse.service import ServerConfig
@@ -143,3 +148,79 @@ def test_config_defaults_are_off() -> None:
     config = ServerConfig()
     assert not config.protection.enabled
     assert config.faults.rate_5xx == config.faults.rate_drop == 0
+
+
+class _Records(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@contextlib.contextmanager
+def _uvicorn_log() -> Iterator[_Records]:
+    """uvicorn's error log; enter it after starting the server (uvicorn.Config resets the
+    handlers of its loggers)."""
+    handler = _Records()
+    logger = logging.getLogger("uvicorn.error")
+    logger.addHandler(handler)
+    try:
+        yield handler
+    finally:
+        logger.removeHandler(handler)
+
+
+def test_stop_with_an_idle_keep_alive_client_is_quick_and_silent(dataverse_factory) -> None:  # type: ignore[no-untyped-def]
+    server = dataverse_factory()
+    with _uvicorn_log() as log, _client(server) as client:
+        assert client.get("WhoAmI").status_code == 200  # the connection stays open, idle
+        started = time.monotonic()
+        server.stop()
+        assert time.monotonic() - started < 1.0
+    assert [r.getMessage() for r in log.records if r.levelno >= logging.WARNING] == []
+
+
+def test_injected_drop_closes_the_connection_and_logs_one_line(dataverse_factory) -> None:  # type: ignore[no-untyped-def]
+    server = dataverse_factory(faults=FaultConfig.from_spec("seed=1,drop=1"))
+    with _uvicorn_log() as log:
+        with _client(server) as client, pytest.raises(httpx.HTTPError):
+            client.get("WhoAmI")
+        server.stop()
+    warnings = [r for r in log.records if r.levelno >= logging.WARNING]
+    assert len(warnings) == 1
+    assert warnings[0].exc_info is None
+    assert warnings[0].levelname == "WARNING"
+    assert warnings[0].getMessage() == (
+        "fault injection: dropped the connection of GET /api/data/v9.2/WhoAmI"
+    )
+
+
+def test_a_data_file_with_the_former_records_table_is_migrated(tmp_path: Path) -> None:
+    import sqlite3
+
+    from sandbox.dataverse.store import DATABASE_FILE, Store
+
+    db = sqlite3.connect(tmp_path / DATABASE_FILE)
+    db.execute(
+        "create table records (entity text not null, id text not null, version integer not null, "
+        "data text not null, primary key (entity, id)) without rowid"
+    )
+    db.execute("insert into records values ('account', 'a1', 1001, '{\"name\":\"Kept\"}')")
+    db.commit()
+    db.close()
+    store = Store(tmp_path)
+    try:
+        assert store.get("account", "a1") == {"name": "Kept"}
+        assert store.get_many("account", ["a1", "a2"]) == {"a1": {"name": "Kept"}}
+        store.insert_many("account", [("a2", 1002, {"name": "New"})])
+        assert store.count("account") == 2
+    finally:
+        store.close()
+    sql = (
+        sqlite3.connect(tmp_path / DATABASE_FILE)
+        .execute("select sql from sqlite_master where name = 'records'")
+        .fetchone()[0]
+    )
+    assert "without rowid" not in sql.lower()
