@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import NoReturn
 
 import typer
@@ -9,7 +10,8 @@ from rich.console import Console
 
 from migrate.paths import StatePaths
 
-console = Console()
+# Piped output (CI logs, `| tee`) would otherwise wrap report tables at 80 columns.
+console = Console() if sys.stdout.isatty() else Console(width=120)
 
 
 def state_paths() -> StatePaths:

@@ -1,3 +1,14 @@
+{#-
+    Which source feeds this mart: var migration_source (dbt_project.yml).
+    A migration runs one source at a time; CorePlus rows are mapped in
+    int_coreplus__accounts_mapped, OpenCRM rows below.
+-#}
+{% if var('migration_source', 'opencrm') == 'coreplus' %}
+
+select * from {{ ref('int_coreplus__accounts_mapped') }}
+
+{% else %}
+
 with
 
 companies as (
@@ -35,10 +46,12 @@ accounts as (
         companies.billing_street as address1_line1,
         companies.billing_city as address1_city,
         companies.billing_county as address1_county,
+        cast(null as varchar) as address1_stateorprovince,
         companies.billing_postcode as address1_postalcode,
         companies.billing_country as address1_country,
         companies.description,
         companies.sector_code as mig_sectorcode,
+        cast(null as integer) as mig_referrertype,
 
         ---------- numerics
         case
@@ -68,3 +81,5 @@ accounts as (
 )
 
 select * from accounts
+
+{% endif %}

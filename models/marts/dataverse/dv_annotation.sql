@@ -1,3 +1,14 @@
+{#-
+    Which source feeds this mart: var migration_source (dbt_project.yml).
+    A migration runs one source at a time; CorePlus rows are mapped in
+    int_coreplus__annotations_mapped, OpenCRM rows below.
+-#}
+{% if var('migration_source', 'opencrm') == 'coreplus' %}
+
+select * from {{ ref('int_coreplus__annotations_mapped') }}
+
+{% else %}
+
 with
 
 notes as (
@@ -38,6 +49,7 @@ annotations as (
         notes.title as subject,
         notes.note_content as notetext,
         notes.attachment_filename as filename,
+        cast(null as boolean) as mig_isdraft,
 
         ---------- timestamps
         notes.created_at as overriddencreatedon,
@@ -50,3 +62,5 @@ annotations as (
 )
 
 select * from annotations
+
+{% endif %}

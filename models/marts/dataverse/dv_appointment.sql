@@ -1,3 +1,14 @@
+{#-
+    Which source feeds this mart: var migration_source (dbt_project.yml).
+    A migration runs one source at a time; CorePlus rows are mapped in
+    int_coreplus__appointments_mapped, OpenCRM rows below.
+-#}
+{% if var('migration_source', 'opencrm') == 'coreplus' %}
+
+select * from {{ ref('int_coreplus__appointments_mapped') }}
+
+{% else %}
+
 with
 
 activities as (
@@ -64,3 +75,5 @@ appointments as (
 )
 
 select * from appointments
+
+{% endif %}

@@ -1,3 +1,14 @@
+{#-
+    Which source feeds this mart: var migration_source (dbt_project.yml).
+    A migration runs one source at a time; CorePlus rows are mapped in
+    int_coreplus__contacts_mapped, OpenCRM rows below.
+-#}
+{% if var('migration_source', 'opencrm') == 'coreplus' %}
+
+select * from {{ ref('int_coreplus__contacts_mapped') }}
+
+{% else %}
+
 with
 
 contacts as (
@@ -24,6 +35,7 @@ dataverse_contacts as (
         {{ dv_guid('opencrm', 'company', 'contacts.company_id') }}
             as parentcustomerid_account,
         owners.owner_systemuser_id as ownerid,
+        cast(null as varchar) as mig_clientgroupid,
 
         ---------- strings
         contacts.first_name as firstname,
@@ -38,9 +50,12 @@ dataverse_contacts as (
         contacts.mailing_street as address1_line1,
         contacts.mailing_city as address1_city,
         contacts.mailing_county as address1_county,
+        cast(null as varchar) as address1_stateorprovince,
         contacts.mailing_postcode as address1_postalcode,
         contacts.mailing_country as address1_country,
         contacts.description,
+        cast(null as varchar) as mig_practitionerrole,
+        cast(null as varchar) as mig_practitionerspecialty,
 
         ---------- numerics
         case lower(contacts.preferred_contact_method)
@@ -48,6 +63,8 @@ dataverse_contacts as (
             when 'phone' then 100000001
             when 'post' then 100000002
         end as mig_preferredcontactmethod,
+        cast(null as integer) as statecode,
+        cast(null as integer) as statuscode,
 
         ---------- booleans
         contacts.is_email_opted_out as donotemail,
@@ -68,3 +85,5 @@ dataverse_contacts as (
 )
 
 select * from dataverse_contacts
+
+{% endif %}

@@ -1,3 +1,14 @@
+{#-
+    Which source feeds this mart: var migration_source (dbt_project.yml).
+    A migration runs one source at a time; CorePlus rows are mapped in
+    int_coreplus__phonecalls_mapped, OpenCRM rows below.
+-#}
+{% if var('migration_source', 'opencrm') == 'coreplus' %}
+
+select * from {{ ref('int_coreplus__phonecalls_mapped') }}
+
+{% else %}
+
 with
 
 activities as (
@@ -68,3 +79,5 @@ phonecalls as (
 )
 
 select * from phonecalls
+
+{% endif %}

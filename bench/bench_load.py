@@ -1,0 +1,308 @@
+"""The loader against the local Dataverse at Dataverse's default service protection limits and the
+calibrated server-cost model (70 ms a request + 6.5 ms a record, research notes §3), time-compressed.
+
+In one run, on the same generated accounts:
+
+  * the loader's records/min (in simulated time) against the model's bounds:
+      - steady bound: execution-time budget per second / server time per record
+        = (1,200 s / 300 s) / 6.5 ms = 36,923 records/min per application user;
+      - run bound: the most a perfect client could do in the loader's elapsed time T with the
+        same budget: min(52 concurrent * T, 1,200 s + 4 * T) / 6.5 ms (the window starts empty,
+        so a short run can burst past the steady rate);
+  * Microsoft's Python SDK (PowerPlatform-Dataverse-Client) loading the same records into the same
+    server: `records.create(table, list)` sequentially, 1,000 records a call (it sends one request
+    per list and does not retry 429s, so this script waits out Retry-After for it): the peer ratio;
+  * loader CPU time per record and peak memory (RSS) at growing record counts, each in a fresh
+    process, with the cost model off so the loader is the bottleneck: memory should stay flat.
+
+The server runs in its own process. Figures go to docs/benchmarks.md by hand.
+
+    python bench/bench_load.py [--records 60000] [--scale 10] [--memory 20000,80000,320000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+CLIENT_ID = "51f81489-12ee-4a9e-aaae-a2591f45987d"
+CLIENT_SECRET = "local-dataverse-dev-secret"  # public development value of the emulator
+PER_REQUEST_MS, PER_RECORD_MS = 70.0, 6.5
+WINDOW, EXECUTION, CONCURRENT = 300.0, 1200.0, 52
+
+MANIFEST = {
+    "nodes": {
+        "model.bench.dv_account": {
+            "resource_type": "model",
+            "name": "dv_account",
+            "unique_id": "model.bench.dv_account",
+            "schema": "main",
+            "alias": "dv_account",
+            "config": {
+                "enabled": True,
+                "meta": {
+                    "dataverse": {
+                        "table": "account",
+                        "entity_set": "accounts",
+                        "primary_key": "accountid",
+                        "source_key": "mig_sourcekey",
+                        "root": True,
+                        "custom_columns": [
+                            {"name": "mig_sourcekey", "type": "String", "max_length": 100}
+                        ],
+                    }
+                },
+            },
+        }
+    }
+}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_server(data_dir: Path, port: int, protection: str, cost: str) -> subprocess.Popen:
+    command = [sys.executable, "-m", "sandbox.dataverse", "serve", "--port", str(port)]
+    command += ["--data-dir", str(data_dir), "--reset", "--protection", protection]
+    command += ["--cost-model", cost]
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if (data_dir / "ca.pem").exists():
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                    return process
+            except OSError:
+                pass
+        time.sleep(0.2)
+    process.kill()
+    raise SystemExit("the local Dataverse did not start within 60 s")
+
+
+def env_for(port: int, data_dir: Path) -> dict[str, str]:
+    return {
+        "DATAVERSE_URL": f"https://127.0.0.1:{port}",
+        "DATAVERSE_AUTHORITY": f"https://127.0.0.1:{port}/local",
+        "DATAVERSE_CLIENT_ID": CLIENT_ID,
+        "DATAVERSE_CLIENT_SECRET": CLIENT_SECRET,
+        "DATAVERSE_CA_BUNDLE": str(data_dir / "ca.pem"),
+    }
+
+
+def make_warehouse(folder: Path, records: int, offset: int = 0) -> None:
+    import duckdb
+
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "target").mkdir(exist_ok=True)
+    (folder / "target" / "manifest.json").write_text(json.dumps(MANIFEST))
+    with duckdb.connect(str(folder / "migration.duckdb")) as con:
+        con.execute(
+            """
+            create or replace table main.dv_account as
+            select lower(uuid_string) as accountid, name, mig_sourcekey, telephone1,
+                   revenue, description
+            from (
+                select md5('bench|account|' || (i + ?))::uuid::varchar as uuid_string,
+                       'Account ' || (i + ?) || ' Ltd' as name,
+                       'bench:account:' || (i + ?) as mig_sourcekey,
+                       '+44 20 7946 ' || lpad((i % 10000)::varchar, 4, '0') as telephone1,
+                       ((i * 37) % 100000)::decimal(18, 2) as revenue,
+                       repeat('x', 40) as description
+                from range(?) as t(i)
+            )
+            """,
+            [offset, offset, offset, records],
+        )
+
+
+def paths_for(folder: Path):  # noqa: ANN201
+    from load.config import LoadPaths
+
+    return LoadPaths(
+        duckdb=folder / "migration.duckdb",
+        ledger=folder / "ledger.duckdb",
+        manifest=folder / "target" / "manifest.json",
+        reports=folder / "reports",
+    )
+
+
+def run_loader(folder: Path, env: dict[str, str], max_concurrency: int) -> dict:
+    from load.config import DataverseSettings
+    from load.runner import LoadOptions, run_load
+
+    settings = DataverseSettings.from_env(env)
+    options = LoadOptions(batch_size=100, max_batch_size=1000, max_concurrency=max_concurrency)
+    cpu0, wall0 = time.process_time(), time.perf_counter()
+    result = run_load(settings, paths=paths_for(folder), options=options)
+    wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
+    loaded = sum(t.loaded for t in result.tables.values())
+    return {"records": loaded, "failed": result.failed, "wall": wall, "cpu": cpu, **result.stats}
+
+
+def run_sdk(port: int, data_dir: Path, records: int, offset: int, chunk: int = 1000) -> dict:
+    """Microsoft's SDK, sequential CreateMultiple of `chunk` records; 429s waited out here."""
+    import certifi
+    import msal
+    import requests
+    from azure.core.credentials import AccessToken, TokenCredential
+    from PowerPlatform.Dataverse.client import DataverseClient
+
+    class Credential(TokenCredential):
+        def __init__(self) -> None:
+            session = requests.Session()
+            session.trust_env = False
+            session.verify = str(data_dir / "ca.pem")
+            self.app = msal.ConfidentialClientApplication(
+                CLIENT_ID,
+                client_credential=CLIENT_SECRET,
+                authority=f"https://127.0.0.1:{port}/local",
+                instance_discovery=False,
+                http_client=session,
+            )
+
+        def get_token(self, *scopes: str, **kwargs: object) -> AccessToken:
+            token = self.app.acquire_token_for_client(list(scopes))
+            return AccessToken(token["access_token"], int(time.time()) + int(token["expires_in"]))
+
+    bundle = data_dir / "bundle.pem"
+    bundle.write_text(Path(certifi.where()).read_text() + "\n" + (data_dir / "ca.pem").read_text())
+    os.environ["REQUESTS_CA_BUNDLE"] = str(bundle)
+    client = DataverseClient(f"https://127.0.0.1:{port}", Credential())
+    rows = [
+        {"name": f"Account {i} Ltd", "telephone1": "+44 20 7946 0000", "revenue": float(i % 1000),
+         "description": "x" * 40}
+        for i in range(offset, offset + records)
+    ]  # fmt: skip
+    throttled = 0
+    wall0 = time.perf_counter()
+    for start in range(0, records, chunk):
+        while True:
+            try:
+                client.records.create("account", rows[start : start + chunk])
+                break
+            except Exception as error:  # the SDK raises HttpError(is_transient, retry_after)
+                retry_after = getattr(error, "retry_after", None)
+                if retry_after is None and "429" not in str(error):
+                    raise
+                throttled += 1
+                time.sleep(float(retry_after or 1))
+    return {"records": records, "wall": time.perf_counter() - wall0, "throttles": throttled}
+
+
+def bounds(records: int, simulated_seconds: float) -> dict[str, float]:
+    per_record = PER_RECORD_MS / 1000
+    steady = 60 * (EXECUTION / WINDOW) / per_record
+    budget = min(CONCURRENT * simulated_seconds, EXECUTION + EXECUTION / WINDOW * simulated_seconds)
+    run = 60 * budget / per_record / simulated_seconds
+    return {"steady_bound_per_min": steady, "run_bound_per_min": run}
+
+
+def throughput(args: argparse.Namespace, work: Path) -> dict:
+    port = free_port()
+    data_dir = work / "dataverse"
+    protection = f"default,scale={args.scale}" if False else (
+        f"requests=6000,window=300,execution=1200,concurrent=52,dop=4,scale={args.scale}"
+    )
+    server = start_server(data_dir, port, protection, f"calibrated,scale={args.scale}")
+    try:
+        env = env_for(port, data_dir)
+        make_warehouse(work / "loader", args.records)
+        loader = run_loader(work / "loader", env, args.max_concurrency)
+        sdk = run_sdk(port, data_dir, args.records, offset=10_000_000)
+    finally:
+        server.terminate()
+        server.wait(10)
+    out: dict = {"scale": args.scale, "records": args.records}
+    for name, figures in (("loader", loader), ("sdk", sdk)):
+        simulated = figures["wall"] * args.scale
+        figures["simulated_seconds"] = simulated
+        figures["records_per_min"] = 60 * figures["records"] / simulated
+        figures |= bounds(figures["records"], simulated)
+        figures["vs_steady_bound"] = figures["records_per_min"] / figures["steady_bound_per_min"]
+        figures["vs_run_bound"] = figures["records_per_min"] / figures["run_bound_per_min"]
+        out[name] = figures
+    out["loader"]["cpu_ms_per_record"] = 1000 * loader["cpu"] / max(1, loader["records"])
+    out["peer_ratio"] = out["loader"]["records_per_min"] / out["sdk"]["records_per_min"]
+    return out
+
+
+def memory(sizes: list[int], work: Path) -> list[dict]:
+    port = free_port()
+    data_dir = work / "dataverse-mem"
+    server = start_server(data_dir, port, "off", "off")
+    results = []
+    try:
+        env = env_for(port, data_dir)
+        offset = 0
+        for size in sizes:
+            folder = work / f"mem-{size}"
+            make_warehouse(folder, size, offset=offset)
+            offset += size
+            child = subprocess.run(
+                [sys.executable, __file__, "--child", str(folder)],
+                env={**os.environ, **env}, cwd=ROOT, capture_output=True, text=True, check=True,
+            )  # fmt: skip
+            results.append({"records": size, **json.loads(child.stdout.strip().splitlines()[-1])})
+    finally:
+        server.terminate()
+        server.wait(10)
+    return results
+
+
+def child(folder: Path) -> None:
+    """One loader run in a fresh process: CPU per record and peak RSS."""
+    from load.config import DataverseSettings
+
+    figures = run_loader(folder, dict(os.environ), 8)
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    _ = DataverseSettings
+    print(
+        json.dumps(
+            {
+                "loaded": figures["records"],
+                "cpu_ms_per_record": 1000 * figures["cpu"] / max(1, figures["records"]),
+                "peak_rss_mb": round(rss_mb, 1),
+                "wall": round(figures["wall"], 2),
+            }
+        )
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser.add_argument("--records", type=int, default=60_000)
+    parser.add_argument("--scale", type=float, default=10.0, help="time compression (60 = 1 h/min)")
+    parser.add_argument("--max-concurrency", type=int, default=16)
+    parser.add_argument("--memory", default="20000,80000", help="record counts for the memory run")
+    parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args.child)
+        return
+    work = Path(tempfile.mkdtemp(prefix="bench-load-"))
+    try:
+        report = {"throughput": throughput(args, work)}
+        sizes = [int(n) for n in args.memory.split(",") if n]
+        report["memory"] = memory(sizes, work) if sizes else []
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()
