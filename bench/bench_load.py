@@ -1,5 +1,5 @@
 """The loader against the local Dataverse at Dataverse's default service protection limits and the
-calibrated server-cost model (70 ms a request + 6.5 ms a record, research notes §3), time-compressed.
+calibrated server-cost model (70 ms a request + 6.5 ms a record, research §3), time-compressed.
 
 In one run, on the same generated accounts:
 
@@ -80,7 +80,9 @@ def start_server(data_dir: Path, port: int, protection: str, cost: str) -> subpr
     command = [sys.executable, "-m", "sandbox.dataverse", "serve", "--port", str(port)]
     command += ["--data-dir", str(data_dir), "--reset", "--protection", protection]
     command += ["--cost-model", cost]
-    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if (data_dir / "ca.pem").exists():
@@ -215,9 +217,7 @@ def bounds(records: int, simulated_seconds: float) -> dict[str, float]:
 def throughput(args: argparse.Namespace, work: Path) -> dict:
     port = free_port()
     data_dir = work / "dataverse"
-    protection = f"default,scale={args.scale}" if False else (
-        f"requests=6000,window=300,execution=1200,concurrent=52,dop=4,scale={args.scale}"
-    )
+    protection = f"requests=6000,window=300,execution=1200,concurrent=52,dop=4,scale={args.scale}"
     server = start_server(data_dir, port, protection, f"calibrated,scale={args.scale}")
     try:
         env = env_for(port, data_dir)
@@ -284,7 +284,9 @@ def child(folder: Path) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
     parser.add_argument("--records", type=int, default=60_000)
     parser.add_argument("--scale", type=float, default=10.0, help="time compression (60 = 1 h/min)")
     parser.add_argument("--max-concurrency", type=int, default=16)

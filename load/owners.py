@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import duckdb
-import yaml
+import yaml  # type: ignore[import-untyped]
 
 from load.client import DataverseClient, odata_string
 

@@ -120,11 +120,19 @@ class PreflightReport:
     def warnings(self) -> list[PreflightProblem]:
         return [p for p in self.problems if not p.blocking]
 
-    def add(self, table: str, column: str | None, kind: str, message: str, fix: str) -> None:
+    def add(
+        self,
+        table: str,
+        column: str | None,
+        kind: str,
+        message: str,
+        fix: str,
+        *,
+        blocking: bool | None = None,
+    ) -> None:
         assert kind in KINDS, kind
-        self.problems.append(
-            PreflightProblem(table, column, kind, message, fix, kind not in WARNINGS)
-        )
+        blocking = kind not in WARNINGS if blocking is None else blocking
+        self.problems.append(PreflightProblem(table, column, kind, message, fix, blocking))
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict (`json.dumps(report.to_json())`)."""
@@ -490,15 +498,21 @@ def _check_lookup(
 ) -> None:
     relationships = meta.navigation(lookup.navigation_property)
     if not relationships:
+        # A lookup no row sets is never bound: worth a warning, not a refusal.
+        [(bound,)] = con.execute(
+            f"select count({_ident(lookup.column)}) from {spec.relation}"
+        ).fetchall()
         report.add(
             spec.table,
             lookup.column,
             "lookup_missing",
             f"{spec.table} has no navigation property {lookup.navigation_property} "
-            f"(lookup column {lookup.column} of {spec.model}).",
+            f"(lookup column {lookup.column} of {spec.model}"
+            + (f", set on {bound} row(s))." if bound else ", set on no row: never bound)."),
             "use the single-valued navigation property name from the table reference "
             "(e.g. parentcustomerid_account) in meta.dataverse.lookups, or declare the custom "
             f"relationship in the declared schema and {APPLY}",
+            blocking=bool(bound),
         )
         return
     targets = sorted({str(r.get("ReferencedEntity")) for r in relationships})

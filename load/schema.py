@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
-import yaml
+import yaml  # type: ignore[import-untyped]
 
 from load.client import DataverseClient, RecordError, odata_string
 from load.manifest import CustomColumn, TableSpec

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import typer
 
-from migrate.commands import build, demo, extract, load, sandbox
+from migrate.commands import build, demo, extract, load, sandbox, schema
 
 app = typer.Typer(
     help=(
@@ -23,7 +23,9 @@ app = typer.Typer(
 )
 app.add_typer(extract.app, name="extract")
 app.add_typer(sandbox.app, name="sandbox")
+app.add_typer(schema.app, name="schema")
 app.command("build")(build.build)
+app.command("preflight")(schema.preflight)
 app.command("load")(load.load)
 app.command("demo")(demo.demo)
 

@@ -74,6 +74,7 @@ def _run_steps(console: Console, paths: StatePaths, *, contacts: int, sample: in
     from load.config import DataverseSettings
     from load.report import build_report, print_report, write_report
     from load.runner import run_load
+    from migrate.commands import schema
     from migrate.dbt import dbt_build
     from migrate.progress import rich_progress
     from sandbox.opencrm import generate
@@ -101,6 +102,13 @@ def _run_steps(console: Console, paths: StatePaths, *, contacts: int, sample: in
         console,
         "dbt build: models and tests",
         lambda: dbt_build(summary=lambda line: console.print(line, markup=False, highlight=False)),
+    )
+
+    _step(console, "Schema: create the declared custom columns, tables and keys", schema.apply)
+    _step(
+        console,
+        "Preflight: every mart against the environment, and the owner report",
+        schema.preflight,
     )
 
     def load(sample_size: int | None):  # noqa: ANN202 - the loader's result type

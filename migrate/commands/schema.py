@@ -214,7 +214,7 @@ def print_owner_report(report: OwnerReport | None) -> None:
         )
 
 
-def owners(manifest: Path | None = None) -> OwnerReport | None:
+def owners() -> OwnerReport | None:
     """Print the owner discrepancy report (plain function; also part of `schema preflight`)."""
     import duckdb
 

@@ -111,7 +111,9 @@ def test_apply_creates_columns_and_active_keys_then_changes_nothing(
 def test_preflight_passes_and_reports_owners(provisioned: dict[str, object]) -> None:
     after = provisioned["after"]
     assert after.ok, [str(p) for p in after.problems]  # type: ignore[attr-defined]
-    assert after.problems == []  # type: ignore[attr-defined]
+    # warnings only: a lookup the OpenCRM rows never set (another source's custom lookup on a
+    # shared mart) is reported but does not block
+    assert all(p.kind == "lookup_missing" for p in after.warnings)  # type: ignore[attr-defined]
     owners = after.owners  # type: ignore[attr-defined]
     assert owners is not None and owners.fallback_problem is None
     reasons = {d.reason for d in owners.discrepancies}

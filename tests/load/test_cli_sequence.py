@@ -1,5 +1,5 @@
-"""sample -> diff -> sign-off -> full -> delta -> report -> rollback, from the CLI, against the local
-Dataverse: it ends exactly as it started."""
+"""sample -> diff -> sign-off -> full -> delta -> report -> rollback, from the CLI, against the
+local Dataverse: it ends exactly as it started."""
 
 from __future__ import annotations
 

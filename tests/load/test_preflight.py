@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -188,12 +189,21 @@ def test_lookups_must_point_at_the_declared_table(client: DataverseClient, tmp_p
     assert problem.kind == "lookup_target"
     assert "declared to point at contact" in problem.message
     assert "points at account" in problem.message and "set target" in problem.fix
+    parented = (*GOOD_ROW[:2], "0b0f3a3e-2222-4a4a-8a8a-000000000001", *GOOD_ROW[3:])
     missing = run_preflight(
-        client, [_spec(lookups=(no_such, OWNER))], warehouse=_warehouse(tmp_path)
+        client, [_spec(lookups=(no_such, OWNER))], warehouse=_warehouse(tmp_path, rows=[parented])
     )
     [problem] = missing.problems
-    assert problem.kind == "lookup_missing"
+    assert problem.kind == "lookup_missing" and problem.blocking
     assert "no navigation property parentcompanyid_account" in problem.message
+    assert "set on 1 row(s)" in problem.message
+    # a lookup no row sets is never bound: reported, but it does not block the load
+    unbound = run_preflight(
+        client, [_spec(lookups=(no_such, OWNER))], warehouse=_warehouse(tmp_path)
+    )
+    [problem] = unbound.problems
+    assert problem.kind == "lookup_missing" and not problem.blocking and unbound.ok
+    assert "set on no row: never bound" in problem.message
 
 
 def test_activity_parties_need_an_activity_table(client: DataverseClient, tmp_path: Path) -> None:
@@ -260,3 +270,35 @@ def test_require_preflight_raises_unless_forced(client: DataverseClient, tmp_pat
     assert {p["kind"] for p in as_json["problems"]} <= set(KINDS)
     with duckdb.connect(str(warehouse), read_only=True) as con:  # an open connection works too
         assert not require_preflight(client, [_spec()], force=True, warehouse=con).ok
+
+
+def test_the_preflight_command_fails_until_the_schema_is_applied(
+    fresh_dataverse: RunningServer, tmp_path: Path
+) -> None:
+    from typer.testing import CliRunner
+
+    from migrate.commands.schema import app
+    from tests.load.warehouse import MANIFEST, demo_rows, write_warehouse
+
+    write_warehouse(tmp_path / "w.duckdb", demo_rows(SARAH))
+    env = client_env(fresh_dataverse) | {
+        "MIGRATE_VAR": str(tmp_path),
+        "MIGRATE_DUCKDB": str(tmp_path / "w.duckdb"),
+        "COLUMNS": "200",
+    }
+    args = ["--manifest", str(MANIFEST)]
+    runner = CliRunner()
+    failed = runner.invoke(app, ["preflight", *args], env=env)
+    assert failed.exit_code == 1, failed.output
+    assert "missing_column" in failed.output and "Preflight failed" in failed.output
+    report = json.loads(next((tmp_path / "reports").glob("preflight-*.json")).read_text())
+    assert report["ok"] is False
+    assert {"missing_column", "alternate_key"} <= {p["kind"] for p in report["problems"]}
+
+    schema_file = tmp_path / "schema.yml"
+    schema_file.write_text("tables: {}\n")
+    applied = runner.invoke(app, ["apply", *args, "--schema-file", str(schema_file)], env=env)
+    assert applied.exit_code == 0, applied.output
+    passed = runner.invoke(app, ["preflight", *args], env=env)
+    assert passed.exit_code == 0, passed.output
+    assert "Preflight passed" in passed.output

@@ -75,7 +75,7 @@ joined as (
         status_map.statecode,
         status_map.statuscode,
         practitioners.owner_systemuser_id,
-        date_diff('minute', appointments.starts_at, appointments.ends_at)
+        cast(date_diff('minute', appointments.starts_at, appointments.ends_at) as integer)
             as duration_minutes
 
     from appointments
@@ -113,7 +113,8 @@ validated as (
                     when joined.appointment_type is null
                         then 'appointment type not found'
                     when joined.dataverse_table is null
-                        then 'service category not mapped: ' || coalesce(joined.service_category, '')
+                        then 'service category not mapped: '
+                            || coalesce(joined.service_category, '')
                 end,
                 case
                     when joined.dataverse_table is not null and joined.statecode is null

@@ -38,8 +38,8 @@ split as (
                     clients.suburb, ' (NSW|VIC|QLD|WA|SA|TAS|ACT|NT)$'
                 )
                 then regexp_extract(
-                    clients.suburb, ' (NSW|VIC|QLD|WA|SA|TAS|ACT|NT)$', 1
-                )
+                        clients.suburb, ' (NSW|VIC|QLD|WA|SA|TAS|ACT|NT)$', 1
+                    )
             else clients.state
         end as state_repaired,
         trim(
@@ -116,7 +116,7 @@ final as (
 
     select
 
-        validated.* exclude (reasons_text),
+        validated.* exclude (validated.reasons_text),
         nullif(validated.reasons_text, '') as quarantine_reasons,
         validated.reasons_text != '' as is_quarantined,
         -- contact state: 0 Active / 1 Inactive (status 1 Active, 2 Inactive)

@@ -48,7 +48,7 @@ resolved as (
 
     select
 
-        matched.* exclude (matched_systemuser_id, matched_user_is_disabled),
+        matched.* exclude (matched.matched_systemuser_id, matched.matched_user_is_disabled),
         case
             when not matched.matched_user_is_disabled
                 then matched.matched_systemuser_id
