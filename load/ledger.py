@@ -102,7 +102,10 @@ class Ledger:
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self._con = duckdb.connect(str(path))
+        # A bounded buffer pool: the ledger grows by two rows per record written, and DuckDB
+        # would otherwise keep caching it (up to 80% of RAM), so the loader's memory would grow
+        # with the record count.
+        self._con = duckdb.connect(str(path), config={"memory_limit": "128MB", "threads": 2})
         self._con.execute(SCHEMA)
         self._lock = threading.RLock()  # one DuckDB connection, shared by the sender threads
 
@@ -165,6 +168,10 @@ class Ledger:
         with self._lock:
             self._con.execute(f"insert into ledger ({columns}) select {columns} from batch")
         return len(rows)
+
+    def query_arrow(self, sql: str, params: Sequence[Any] = ()) -> pa.Table:
+        with self._lock:
+            return self._con.sql(sql, params=list(params)).to_arrow_table()
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """Read-only SQL over `runs`, `ledger` and `events` (diff, delta, rollback read here)."""

@@ -190,7 +190,7 @@ def run_load(
 
 def _open_warehouse(path: Path) -> duckdb.DuckDBPyConnection:
     try:
-        return duckdb.connect(str(path), read_only=True)
+        return duckdb.connect(str(path), read_only=True, config={"memory_limit": "128MB"})
     except duckdb.IOException as exc:
         raise LoadError(f"cannot open warehouse {path} (is dbt still writing it?): {exc}") from exc
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import typer
 
-from migrate.commands import build, demo, extract, load, sandbox, schema
+from migrate.commands import build, demo, extract, load, ops, sandbox, schema
 
 app = typer.Typer(
     help=(
@@ -27,6 +27,8 @@ app.add_typer(schema.app, name="schema")
 app.command("build")(build.build)
 app.command("preflight")(schema.preflight)
 app.command("load")(load.load)
+for name in ("diff", "signoff", "delta", "rollback", "report"):
+    app.command(name)(getattr(ops, name))
 app.command("demo")(demo.demo)
 
 

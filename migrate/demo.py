@@ -74,7 +74,7 @@ def _run_steps(console: Console, paths: StatePaths, *, contacts: int, sample: in
     from load.config import DataverseSettings
     from load.report import build_report, print_report, write_report
     from load.runner import run_load
-    from migrate.commands import schema
+    from migrate.commands import ops, schema
     from migrate.dbt import dbt_build
     from migrate.progress import rich_progress
     from sandbox.opencrm import generate
@@ -121,6 +121,12 @@ def _run_steps(console: Console, paths: StatePaths, *, contacts: int, sample: in
     title = f"Sample load: {sample} accounts and their closure"
     sampled = _step(console, title, lambda: load(sample))
     print_report(report(sampled), console)
+    _step(console, "Diff: read the sample back and compare field by field", ops.diff)
+    _step(
+        console,
+        "Sign-off (automatic in the demo; an operator reviews the diff first)",
+        lambda: ops.signoff(by="demo", note="demo run: diff reviewed automatically"),
+    )
     full = _step(console, "Full load", lambda: load(None))
     full_report = report(full)
     console.rule("[bold]Done")

@@ -83,7 +83,22 @@ def line_of_offset(path: Path, offset: int) -> int:
 
 
 def first_undecodable_offset(path: Path, codec: str, skip: int = 0) -> int | None:
-    """Byte offset of the first byte ``codec`` cannot decode, or None if the whole file decodes."""
+    """Byte offset of the first byte ``codec`` cannot decode, or None if the whole file decodes.
+
+    UTF-8 is checked by Arrow's validator and single-byte code pages by searching for the few
+    bytes they leave undefined (both several times faster than decoding); Python's strict decoder
+    pins the exact offset only once a block is known to be bad, and decodes any other codec.
+    """
+    name = codecs.lookup(codec).name
+    if name == "utf-8":
+        return _first_invalid_utf8(path, skip)
+    undefined = _undefined_bytes(name)
+    if undefined is not None:
+        return _first_undefined_byte(path, undefined, skip)
+    return _first_undecodable_by_decoding(path, codec, skip)
+
+
+def _first_undecodable_by_decoding(path: Path, codec: str, skip: int) -> int | None:
     decoder = codecs.getincrementaldecoder(codec)(errors="strict")
     consumed = skip
     with path.open("rb") as handle:
@@ -100,6 +115,72 @@ def first_undecodable_offset(path: Path, codec: str, skip: int = 0) -> int | Non
             if final:
                 return None
             consumed += len(block)
+
+
+def _is_valid_utf8(data: bytes) -> bool:
+    offsets = pa.array([0, len(data)], pa.int32()).buffers()[1]
+    text = pa.Array.from_buffers(pa.utf8(), 1, [None, offsets, pa.py_buffer(data)])
+    try:
+        text.validate(full=True)
+    except pa.ArrowInvalid:
+        return False
+    return True
+
+
+def _first_invalid_utf8(path: Path, skip: int) -> int | None:
+    start = skip  # file offset of ``pending``
+    pending = b""
+    with path.open("rb") as handle:
+        handle.seek(skip)
+        while True:
+            block = handle.read(SCAN_CHUNK_BYTES)
+            data = pending + block if pending else block
+            # a newline byte never sits inside a UTF-8 sequence: cut there, carry the rest over
+            cut = data.rfind(b"\n") + 1 if block else len(data)
+            if cut and not _is_valid_utf8(data[:cut]):
+                return start + _first_undecodable_in(data[:cut], "utf-8")
+            if not block:
+                return None
+            pending, start = data[cut:], start + cut
+
+
+def _first_undecodable_in(data: bytes, codec: str) -> int:
+    try:
+        data.decode(codec)
+    except UnicodeDecodeError as error:
+        return error.start
+    raise AssertionError("the validator and the decoder disagree")  # pragma: no cover
+
+
+def _undefined_bytes(codec: str) -> bytes | None:
+    """The bytes a single-byte code page cannot decode (cp1252: 81 8D 8F 90 9D), else None."""
+    try:
+        if len(bytes(range(128)).decode(codec)) != 128:
+            return None
+    except (UnicodeDecodeError, LookupError):
+        return None
+    undefined = bytearray()
+    for value in range(128, 256):
+        try:
+            decoded = bytes([value]).decode(codec)
+        except UnicodeDecodeError:
+            undefined.append(value)
+            continue
+        if len(decoded) != 1:
+            return None  # not a simple single-byte code page
+    return bytes(undefined)
+
+
+def _first_undefined_byte(path: Path, undefined: bytes, skip: int) -> int | None:
+    consumed = skip
+    with path.open("rb") as handle:
+        handle.seek(skip)
+        while block := handle.read(SCAN_CHUNK_BYTES):
+            found = [i for i in (block.find(bytes([b])) for b in undefined) if i >= 0]
+            if found:
+                return consumed + min(found)
+            consumed += len(block)
+    return None
 
 
 def _sample_around(path: Path, offset: int) -> bytes:
@@ -271,14 +352,22 @@ def read_columns(
 
 def iter_record_batches(
     path: Path, encoding: DetectedEncoding, header: Sequence[str]
-) -> Iterator[pa.RecordBatch]:
-    """Stream the file as Arrow record batches of all-text columns (memory stays bounded)."""
+) -> Iterator[tuple[pa.RecordBatch, int]]:
+    """Stream the file as Arrow record batches of all-text columns (memory stays bounded).
+
+    Yields each batch with the bytes of the file read so far (for progress estimates). A
+    malformed record raises ``ExportFormatError`` naming its line, from inside the stream.
+    """
     read, parse, convert = csv_options(encoding, header)
     try:
-        with pacsv.open_csv(
-            path, read_options=read, parse_options=parse, convert_options=convert
-        ) as reader:
-            yield from reader
+        with (
+            pa.OSFile(str(path), "rb") as source,
+            pacsv.open_csv(
+                source, read_options=read, parse_options=parse, convert_options=convert
+            ) as reader,
+        ):
+            for batch in reader:
+                yield batch, source.tell()
     except (pa.ArrowInvalid, UnicodeDecodeError) as error:
         raise structure_error(path, encoding, header, error) from error
 

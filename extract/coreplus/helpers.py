@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -238,10 +239,8 @@ class CorePlusSession(requests.Session):
         self.stats.retried += 1
         delay = self.backoff * 2 ** (attempt - 1)
         if header:
-            try:
+            with contextlib.suppress(ValueError):
                 delay = max(delay, float(header))
-            except ValueError:
-                pass
         self.pacer.hold(delay)
 
 

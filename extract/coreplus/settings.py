@@ -1,4 +1,4 @@
-"""What the CorePlus source reads: the resources, how they are keyed, and the connection settings."""
+"""What the CorePlus source reads: the resources, their keys, and the connection settings."""
 
 from __future__ import annotations
 
@@ -27,7 +27,9 @@ class CorePlusResource:
 RESOURCES: tuple[CorePlusResource, ...] = (
     CorePlusResource("Location", "locations", "locations", "locationId"),
     CorePlusResource("Practitioner", "practitioners", "practitioners", "practitionerId"),
-    CorePlusResource("AppointmentType", "appointmentTypes", "appointment_types", "appointmentTypeId"),
+    CorePlusResource(
+        "AppointmentType", "appointmentTypes", "appointment_types", "appointmentTypeId"
+    ),
     CorePlusResource("ClientGroup", "clientGroups", "client_groups", "clientGroupId"),
     CorePlusResource("Referrer", "referrers", "referrers", "referrerId"),
     CorePlusResource("Client", "clients", "clients", "clientId"),

@@ -142,8 +142,9 @@ def apply(
         float, typer.Option(help="Seconds to wait for alternate-key indexes to become Active.")
     ] = 600.0,
 ) -> None:
-    """Create the missing tables, columns, relationships and alternate keys in the solution,
-    wait until the key indexes are Active, then publish. A second apply changes nothing."""
+    """Create what the declared schema adds (tables, columns, relationships, keys), then publish.
+
+    Waits until alternate-key indexes are Active. Idempotent: a second apply changes nothing."""
     from load.client import DataverseError
     from load.schema import SchemaError, apply_schema
 
@@ -246,9 +247,11 @@ def print_preflight(report: PreflightReport) -> None:
 
 @app.command("preflight")
 def preflight(manifest: ManifestOption = None, as_json: JsonOption = False) -> None:
-    """Check every mart against the environment before any record moves (columns exist and
-    are valid for create, types, MaxLength, option values, lookup targets, owners) and print
-    the owner discrepancy report. Exit 1 when a blocking problem is found."""
+    """Check every mart against the target before any record moves, and report owners.
+
+    Columns exist and are valid for create, types match, strings fit MaxLength, option values
+    exist, lookups point at the right tables, owners are enabled users. Exit 1 when a blocking
+    problem is found."""
     from load.client import DataverseError
     from load.config import LoadPaths
     from load.preflight import run_preflight

@@ -11,7 +11,8 @@
   ``updatedSince`` (``yyyy-mm-dd HH:MM:SS+1000``; rows with ``dateModified`` at or after it),
   answered as ``{"<plural>": [...], "paging": {"totalRows", "pageNumber", "pageSize"},
   "statusMessages": []}``, ordered by ``dateModified`` then id (stable under paging).
-- Resource names are matched case-insensitively (``/API/Core/v2/Client/`` = ``/api/core/v2/client``).
+- Resource names are matched case-insensitively
+  (``/API/Core/v2/Client/`` = ``/api/core/v2/client``).
 
 Faults can be injected per resource and page (5xx, 429, truncated or garbage bodies) for tests.
 """
@@ -243,7 +244,9 @@ def _parse_updated_since(text: str) -> float:
     offset = match["offset"] or "+10:00"  # CorePlus local time when no offset is given
     if offset != "Z" and ":" not in offset:
         offset = offset[:3] + ":" + offset[3:]
-    moment = datetime.fromisoformat(f"{match['date']}T{match['time']}{offset.replace('Z', '+00:00')}")
+    moment = datetime.fromisoformat(
+        f"{match['date']}T{match['time']}{offset.replace('Z', '+00:00')}"
+    )
     return moment.astimezone(UTC).timestamp()
 
 

@@ -206,6 +206,8 @@ class Builder:
             suburb, state, postcode, area = self.pick(p.SUBURBS)
             is_person = self.chance(0.75)
             first, last = self.pick(p.FIRST_NAMES), self.pick(p.LAST_NAMES)
+            provider = f"{int(self.rng.random() * 900000) + 100000}{self.pick('ABCDEFHJ')}"
+            domain = self.pick(p.REFERRER_ORGANISATIONS).lower().replace(" ", "")
             record = {
                 "referrerId": self.guid(),
                 "title": "Dr" if is_person else "",
@@ -213,21 +215,20 @@ class Builder:
                 "lastName": last if is_person else "",
                 "practiceName": self.pick(p.REFERRER_ORGANISATIONS),
                 "specialty": self.pick(p.REFERRER_SPECIALTIES) if is_person else "",
-                "providerNumber": f"{int(self.rng.random() * 900000) + 100000}{self.pick('ABCDEFHJ')}"
-                if is_person
-                else "",
+                "providerNumber": provider if is_person else "",
                 "address": f"{1 + int(self.rng.random() * 300)} {self.pick(p.STREETS)}",
                 "suburb": suburb,
                 "state": state,
                 "postcode": postcode,
                 "phone": self.landline(area),
                 "fax": self.landline(area) if self.chance(0.5) else "",
-                "email": f"referrals@{self.pick(p.REFERRER_ORGANISATIONS).lower().replace(' ', '')[:18]}.example",
+                "email": f"referrals@{domain[:18]}.example",
                 "dateCreated": created,
                 "dateModified": modified,
             }
             self.data["referrers"].append(record)
-            if is_person and self.chance(0.06):  # the same doctor entered twice, spelt otherwise
+            first_person = is_person and not any(r["lastName"] for r in self.data["referrers"][:-1])
+            if is_person and (self.chance(0.06) or first_person):  # the same doctor entered twice
                 duplicate = dict(record)
                 duplicate["referrerId"] = self.guid()
                 duplicate["firstName"] = first[0] + "."

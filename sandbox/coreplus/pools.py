@@ -83,7 +83,7 @@ APPOINTMENT_TYPES: tuple[tuple[str, str, int, str, str, int | None], ...] = (
 PRACTITIONERS: tuple[tuple[str, str, str, str, str, str], ...] = (
     ("Emily", "Patel", "emily.patel@contoso.example", "Physiotherapist", "2145678A", "active"),
     ("Aisha", "Khan", "aisha.khan@contoso.example", "Psychologist", "2256789B", "active"),
-    ("Rhys", "Hughes", "Rhys.Hughes@Contoso.example", "Exercise Physiologist", "2367890C", "active"),
+    ("Rhys", "Hughes", "Rhys.Hughes@Contoso.example", "Exercise Physiol.", "2367890C", "active"),
     ("Declan", "O'Brien", "declan.obrien@contoso.example", "Podiatrist", "2478901D", "active"),
     ("Laura", "Wright", "laura.wright@contoso.example", "Dietitian", "2589012F", "active"),
     ("Liam", "Morgan", "liam.morgan@contoso.example", "Physiotherapist", "2690123H", "disabled"),

@@ -63,6 +63,7 @@ def migrated(
         sample = run_load(settings, sample=3, paths=load_paths)
         full = run_load(settings, paths=load_paths)
         dump_after_full = dataverse_server.dump_lines()
+        diff = _diff_everything(settings, load_paths, paths.reports)
         again = run_load(settings, paths=load_paths)
         dump_after_again = dataverse_server.dump_lines()
     return {
@@ -73,7 +74,23 @@ def migrated(
         "full": full,
         "again": again,
         "dumps": (dump_after_full, dump_after_again),
+        "diff": diff,
     }
+
+
+def _diff_everything(settings: DataverseSettings, load_paths: LoadPaths, reports: Path):  # noqa: ANN202
+    from load.client import DataverseClient
+    from load.diff import run_diff
+    from load.ledger import Ledger
+    from load.manifest import load_manifest
+
+    specs = load_manifest(load_paths.manifest)
+    with (
+        DataverseClient(settings) as client,
+        Ledger(load_paths.ledger) as ledger,
+        duckdb.connect(str(load_paths.duckdb), read_only=True) as con,
+    ):
+        return run_diff(client, ledger, con, specs, reports, everything=True)
 
 
 def _client_env(server: RunningServer) -> dict[str, str]:
@@ -186,3 +203,9 @@ def test_a_second_full_load_changes_nothing(migrated: dict[str, object]) -> None
     assert sum(t.skipped for t in again.tables.values()) > 0
     before, after = migrated["dumps"]  # type: ignore[misc]
     assert before == after
+
+
+def test_every_loaded_field_reads_back_as_the_mart_says(migrated: dict[str, object]) -> None:
+    diff = migrated["diff"]
+    assert sum(diff.records.values()) > 0  # type: ignore[attr-defined]
+    assert diff.total == 0, diff.shown[:10]  # type: ignore[attr-defined]

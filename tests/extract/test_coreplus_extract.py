@@ -111,7 +111,9 @@ def test_429_5xx_and_truncated_pages_are_retried(tmp_path: Path) -> None:
         Fault("appointments", 1, "truncated"),
         Fault("invoices", 2, "500", times=2),
     ]
-    running = start_background(generate_dataset(60, seed=8), ApiConfig(rate_limit=50, faults=faults))
+    running = start_background(
+        generate_dataset(60, seed=8), ApiConfig(rate_limit=50, faults=faults)
+    )
     try:
         result = run_extract(settings_for(running), tmp_path / "m.duckdb", resources=SMALL)
         data = running.api.data

@@ -80,7 +80,7 @@ validated as (
 
     select
 
-        split.* exclude (organisation_key_raw),
+        split.*,
         case
             when split.is_organisation_client then split.organisation_key_raw
         end as organisation_key,

@@ -24,7 +24,7 @@ payments as (
         max(paid_on) as last_paid_on
 
     from {{ ref('stg_coreplus__payments') }}
-    group by invoice_id
+    group by 1
 
 ),
 

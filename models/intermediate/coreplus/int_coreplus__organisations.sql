@@ -23,7 +23,7 @@ spellings as (
         count(*) as client_count
 
     from clients
-    group by organisation_key, organisation_name
+    group by 1, 2
 
 ),
 
@@ -56,7 +56,7 @@ organisations as (
     from preferred
     inner join clients
         on preferred.organisation_key = clients.organisation_key
-    group by preferred.organisation_key, preferred.organisation_name
+    group by 1, 2
 
 )
 

@@ -56,45 +56,45 @@ quarantined as (
     union all
 
     select
-        'appointments',
-        appointment_id,
-        quarantine_reasons
+        'appointments' as source_object,
+        appointment_id as source_id,
+        quarantine_reasons as reasons
     from appointments
     where is_quarantined
 
     union all
 
     select
-        'invoices',
-        invoice_id,
-        quarantine_reasons
+        'invoices' as source_object,
+        invoice_id as source_id,
+        quarantine_reasons as reasons
     from invoices
     where is_quarantined
 
     union all
 
     select
-        'invoice_line_items',
-        line_item_id,
-        quarantine_reasons
+        'invoice_line_items' as source_object,
+        line_item_id as source_id,
+        quarantine_reasons as reasons
     from invoice_lines
     where is_quarantined
 
     union all
 
     select
-        'client_notes',
-        note_id,
-        quarantine_reasons
+        'client_notes' as source_object,
+        note_id as source_id,
+        quarantine_reasons as reasons
     from notes
     where is_quarantined
 
     union all
 
     select
-        'client_referrals',
-        clients.client_id,
-        'referrer not found'
+        'client_referrals' as source_object,
+        clients.client_id as source_id,
+        'referrer not found' as reasons
     from clients
     left join referrers on clients.referrer_id = referrers.referrer_id
     where
