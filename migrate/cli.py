@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import typer
 
-from migrate.commands import build, demo, extract, load, ops, sandbox, schema
+from migrate.commands import build, coreplus, demo, extract, load, ops, sandbox, schema
 
 app = typer.Typer(
     help=(
@@ -24,6 +24,7 @@ app = typer.Typer(
 app.add_typer(extract.app, name="extract")
 app.add_typer(sandbox.app, name="sandbox")
 app.add_typer(schema.app, name="schema")
+app.add_typer(coreplus.app, name="coreplus")
 app.command("build")(build.build)
 app.command("preflight")(schema.preflight)
 app.command("load")(load.load)

@@ -19,7 +19,7 @@ import os
 os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
 os.environ.setdefault("LOAD__DELETE_COMPLETED_JOBS", "true")
 
-from collections.abc import Collection, Sequence  # noqa: E402
+from collections.abc import Sequence  # noqa: E402
 from dataclasses import dataclass, field  # noqa: E402
 from datetime import datetime  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -27,7 +27,6 @@ from time import perf_counter  # noqa: E402
 from typing import Any  # noqa: E402
 
 import dlt  # noqa: E402
-import duckdb  # noqa: E402
 from dlt.pipeline.exceptions import PipelineStepFailed  # noqa: E402
 from dlt.sources.rest_api import rest_api_source  # noqa: E402
 
@@ -106,18 +105,14 @@ def to_updated_since(value: Any) -> str:
     return text or str(value)
 
 
-def _resource_config(
-    resource: CorePlusResource, settings: CorePlusSettings, first_load: bool
-) -> dict[str, Any]:
-    # A merge into a table that does not exist yet is an append: appending skips the staging
-    # round trip (as the OpenCRM extract does). Later runs merge on the id.
-    disposition: Any = (
-        "append" if first_load else {"disposition": "merge", "strategy": "delete-insert"}
-    )
+def _resource_config(resource: CorePlusResource, settings: CorePlusSettings) -> dict[str, Any]:
+    # Always merge, even into a new table: nested tables (appointments__clients,
+    # invoices__line_items) need the root-key columns a merge writes (an append-first load, as
+    # the OpenCRM extract does, breaks the later merges of nested tables).
     return {
         "name": resource.table,
         "primary_key": resource.primary_key,
-        "write_disposition": disposition,
+        "write_disposition": {"disposition": "merge", "strategy": "delete-insert"},
         "endpoint": {
             "path": f"{resource.path}/",
             "data_selector": resource.key,
@@ -149,10 +144,8 @@ def coreplus_source(
     settings: CorePlusSettings,
     session: CorePlusSession | None = None,
     resources: Sequence[str] | None = None,
-    new_tables: Collection[str] = (),
 ) -> Any:
-    """The ``rest_api`` source over every CorePlus resource (or those named in ``resources``);
-    tables in ``new_tables`` do not exist at the destination yet and are appended."""
+    """The ``rest_api`` source over every CorePlus resource (or those named in ``resources``)."""
     session = session or new_session(settings)
     auth = session.signer
     chosen = [r for r in RESOURCES if resources is None or r.table in resources]
@@ -164,7 +157,7 @@ def coreplus_source(
                 "session": session,
             },
             "resource_defaults": {"max_table_nesting": 1},
-            "resources": [_resource_config(r, settings, r.table in new_tables) for r in chosen],
+            "resources": [_resource_config(r, settings) for r in chosen],
         },
         name="coreplus",
         max_table_nesting=1,
@@ -179,18 +172,6 @@ def coreplus_source(
             }
         )
     return source
-
-
-def existing_tables(duckdb_path: Path) -> set[str]:
-    """Tables already in ``raw_coreplus`` (empty when the DuckDB file does not exist yet)."""
-    if not duckdb_path.exists():
-        return set()
-    with duckdb.connect(str(duckdb_path), read_only=True) as connection:
-        rows = connection.execute(
-            "select table_name from information_schema.tables where table_schema = ?",
-            [DATASET_NAME],
-        ).fetchall()
-    return {name for (name,) in rows}
 
 
 def make_pipeline(duckdb_path: Path) -> dlt.Pipeline:
@@ -241,8 +222,7 @@ def run_extract(
     if pipeline.has_pending_data:  # a package left by a failed run must never load later
         pipeline.drop_pending_packages()
     client_session = session or new_session(settings)
-    new_tables = {r.table for r in RESOURCES} - existing_tables(target)
-    source = coreplus_source(settings, client_session, resources, new_tables)
+    source = coreplus_source(settings, client_session, resources)
     try:
         load_info = pipeline.run(source)
     except PipelineStepFailed as error:
