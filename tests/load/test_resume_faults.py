@@ -87,7 +87,7 @@ def test_429s_5xx_and_dropped_connections_lose_and_duplicate_nothing(tmp_path, d
     from sandbox.dataverse.protection import FaultConfig, ProtectionConfig
 
     server = dataverse_factory(
-        protection=ProtectionConfig.from_spec("requests=30,window=2,dop=4"),
+        protection=ProtectionConfig.from_spec("requests=10,window=2,dop=4"),
         faults=FaultConfig(seed=11, rate_5xx=0.10, rate_drop=0.05),  # 15% of requests fail
         key_activation_seconds=0.1,
     )
