@@ -1,12 +1,13 @@
 """Benchmark: our dlt extract vs DuckDB's own ``read_csv`` over the same OpenCRM export.
 
     .venv/bin/python bench/bench_extract.py --contacts 1000000
+    .venv/bin/python bench/bench_extract.py --export /tmp/opencrm1m --skip-dbt   # reuse an export
 
-Generates the export, then measures each reader in a fresh process writing a fresh DuckDB file:
-wall time, and peak memory from ``getrusage(RUSAGE_CHILDREN)`` taken by a small wrapper process
-that runs exactly one reader (so one measurement never inherits another's peak). Prints both and
-the ratio (target: extract within 2x of DuckDB's reader). Not a test; figures go to
-docs/benchmarks.md.
+Generates the export (or reuses the one ``--export`` names, which is never deleted), then
+measures each reader in a fresh process writing a fresh DuckDB file: wall time, and peak memory
+from ``getrusage(RUSAGE_CHILDREN)`` taken by a small wrapper process that runs exactly one reader
+(so one measurement never inherits another's peak). Prints both and the ratio (target: extract
+within 2x of DuckDB's reader). Not a test; figures go to docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -200,7 +201,11 @@ def main() -> int:
     parser.add_argument("--skip-dbt", action="store_true", help="measure the extract only")
     parser.add_argument("--worker", choices=sorted(READERS), help=argparse.SUPPRESS)
     parser.add_argument("--measure", choices=sorted(READERS), help=argparse.SUPPRESS)
-    parser.add_argument("--export", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--export",
+        type=Path,
+        help="measure an existing export folder instead of generating one (it is kept)",
+    )
     parser.add_argument("--db", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -216,13 +221,21 @@ def main() -> int:
     work = args.work_dir
     if work.exists():
         shutil.rmtree(work)
-    export_dir = work / "export"
-    started = time.perf_counter()
-    counts = generate(export_dir, contacts=args.contacts, seed=args.seed)
-    generate_seconds = time.perf_counter() - started
-    size_mib = sum(f.stat().st_size for f in export_dir.iterdir()) / 2**20
-    total = sum(counts.values())
-    print(f"generated {total:,} rows ({size_mib:,.0f} MiB) in {generate_seconds:.1f} s: {counts}")
+    work.mkdir(parents=True)
+    if args.export is not None:
+        export_dir = args.export.resolve()
+        size_mib = sum(f.stat().st_size for f in export_dir.iterdir()) / 2**20
+        print(f"reusing the export in {export_dir} ({size_mib:,.0f} MiB)")
+    else:
+        export_dir = work / "export"
+        started = time.perf_counter()
+        counts = generate(export_dir, contacts=args.contacts, seed=args.seed)
+        generate_seconds = time.perf_counter() - started
+        size_mib = sum(f.stat().st_size for f in export_dir.iterdir()) / 2**20
+        total = sum(counts.values())
+        print(
+            f"generated {total:,} rows ({size_mib:,.0f} MiB) in {generate_seconds:.1f} s: {counts}"
+        )
 
     duck = run_measured("duckdb", export_dir, work / "duckdb_read_csv.duckdb")
     ours = run_measured("dlt", export_dir, work / "dlt_extract.duckdb")

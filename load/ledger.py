@@ -10,7 +10,7 @@ import datetime as dt
 import json
 import threading
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -104,8 +104,9 @@ class Ledger:
         self.path = path
         # A bounded buffer pool: the ledger grows by two rows per record written, and DuckDB
         # would otherwise keep caching it (up to 80% of RAM), so the loader's memory would grow
-        # with the record count.
-        self._con = duckdb.connect(str(path), config={"memory_limit": "128MB", "threads": 2})
+        # with the record count. 64 MB holds the appends between checkpoints; 32 MB is too
+        # little for a checkpoint of a large ledger.
+        self._con = duckdb.connect(str(path), config={"memory_limit": "64MB", "threads": 2})
         self._con.execute(SCHEMA)
         self._lock = threading.RLock()  # one DuckDB connection, shared by the sender threads
 
@@ -172,6 +173,27 @@ class Ledger:
     def query_arrow(self, sql: str, params: Sequence[Any] = ()) -> pa.Table:
         with self._lock:
             return self._con.sql(sql, params=list(params)).to_arrow_table()
+
+    def stream(
+        self, sql: str, params: Sequence[Any] = (), rows: int = 50_000
+    ) -> Iterator[pa.RecordBatch]:
+        """A query's result in Arrow batches of at most `rows`, never materialised whole. On a
+        cursor of its own, so other ledger calls may run while it is being read."""
+        with self._lock:
+            cursor = self._con.cursor()
+            reader = cursor.sql(sql, params=list(params)).to_arrow_reader(rows)
+        try:
+            yield from reader
+        finally:
+            cursor.close()
+
+    def has_history(self, table: str) -> bool:
+        """Whether any operation on `table` ever succeeded (if not, `previous` is always empty)."""
+        with self._lock:
+            row = self._con.execute(
+                "select 1 from ledger where table_name = ? and outcome = 'ok' limit 1", [table]
+            ).fetchone()
+        return row is not None
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """Read-only SQL over `runs`, `ledger` and `events` (diff, delta, rollback read here)."""

@@ -497,6 +497,21 @@ def _check_lookup(
     users: _Users,
 ) -> None:
     relationships = meta.navigation(lookup.navigation_property)
+    owner = meta.attributes.get(lookup.navigation_property) or {}
+    if not relationships and owner.get("AttributeType") == "Owner" and lookup.target in USER_TABLES:
+        # Every user-owned table binds its Owner column through the navigation property of the
+        # same name; a metadata source may list no owner relationship for it (the local
+        # Dataverse does not, for the custom tables `schema apply` creates).
+        if owner.get("IsValidForCreate") is False:
+            report.add(
+                spec.table,
+                lookup.column,
+                "not_valid_for_create",
+                f"{spec.table}.{lookup.navigation_property} is not valid for create.",
+                f"remove {lookup.column} from {spec.model}",
+            )
+        _check_owners(report, con, spec, lookup.column, lookup.target, users)
+        return
     if not relationships:
         # A lookup no row sets is never bound: worth a warning, not a refusal.
         [(bound,)] = con.execute(

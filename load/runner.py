@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 
 from load.batch import BatchRequest
 from load.client import (
@@ -73,7 +74,7 @@ class LoadOptions:
     use_bulk: bool = True  # UpsertMultiple where sdkmessagefilters says the table supports it
     solution: str | None = None  # MSCRM.SolutionUniqueName for created columns
     concurrency: int | None = None  # first concurrency per user; None = x-ms-dop-hint
-    max_concurrency: int = 16  # per application user
+    max_concurrency: int = 52  # per application user (Dataverse's concurrency limit)
     delete_missing: bool = False  # delta: delete records no longer in the marts
 
 
@@ -265,6 +266,7 @@ class _Run:
         self._lock = threading.Lock()
         self._crash = _Crash()
         self._pool: ThreadPoolExecutor | None = None
+        self._history: dict[str, bool] = {}
 
     def execute(self, sample: int | None) -> None:
         for client in self.clients:
@@ -278,6 +280,9 @@ class _Run:
             self.selection = select_sample(self.con, list(self.specs.values()), sample)
             self.result.sample = self.selection
         self.users = [_User(client, self.options) for client in self.clients]
+        # Tables the ledger has never written successfully: no row of theirs has a previous
+        # write, so the per-batch lookups (a scan of the growing ledger each) are skipped.
+        self._history = {table: self.ledger.has_history(table) for table in self.specs}
         workers = sum(self.options.max_concurrency for _ in self.users)
         started = time.perf_counter()
         with ThreadPoolExecutor(workers, thread_name_prefix="send") as pool:
@@ -292,6 +297,7 @@ class _Run:
             "seconds": time.perf_counter() - started,
             "peak_concurrency": max(u.pacer.peak for u in self.users),
             "throttles": sum(u.pacer.throttles for u in self.users),
+            "throttle_wait_seconds": max(u.pacer.waited for u in self.users),
             "final_batch_size": self.users[0].pacer.batch_size,
             "dop_hint": self.client.dop_hint,
         }
@@ -318,13 +324,27 @@ class _Run:
     def _rows(
         self, spec: TableSpec, select: str = "*", where: str = "true"
     ) -> Iterator[list[dict]]:
-        """Rows in Arrow batches on a cursor of its own (tables of a level read in parallel)."""
+        """Rows in Arrow batches on a cursor of its own (tables of a level read in parallel).
+
+        In the mart's storage order, not sorted: an ORDER BY would make DuckDB sort the whole
+        table before the first batch (memory growing with the table up to the memory limit).
+        Resume does not need an order: rows are skipped by payload hash, not by position."""
         if self.selection is not None:
             where = f"({where}) and {self.selection.filter_sql(spec)}"
-        query = f'select {select} from {spec.relation} where {where} order by "{spec.primary_key}"'
+        query = f"select {select} from {spec.relation} where {where}"
         with self.con.cursor() as cursor:
-            for batch in cursor.sql(query).to_arrow_reader(self.options.read_rows):
+            reader = cursor.sql(query).to_arrow_reader(self.options.read_rows)
+            for batch in reader:
                 yield batch.to_pylist()
+
+    def _previous(
+        self, table: str, record_ids: Sequence[str], actions: Sequence[str]
+    ) -> dict[str, Previous]:
+        """The ledger's last successful write per id, from before this run (a run writes each
+        record once per action, so its own writes never are a previous one)."""
+        if not self._history.get(table, True):
+            return {}
+        return self.ledger.previous(table, record_ids, actions)
 
     def _count(self, spec: TableSpec, where: str = "true") -> int:
         if self.selection is not None:
@@ -352,8 +372,9 @@ class _Run:
         bulk = self.options.use_bulk and self._supports(spec.table, "UpsertMultiple")
         done = [0]
         self.progress(spec.table, 0, result.rows)
-        # At most a few chunks in flight per table: memory stays flat however large the table.
-        window = threading.BoundedSemaphore(2 * self.options.max_concurrency * len(self.users))
+        # At most one chunk per sender plus a couple ready to go, per table: memory stays flat
+        # however large the table (and bounded by max_concurrency x max_batch_size rows).
+        window = threading.BoundedSemaphore((self.options.max_concurrency + 2) * len(self.users))
         futures: list[Future[None]] = []
 
         def finished(n: int) -> None:
@@ -363,9 +384,7 @@ class _Run:
 
         for rows in self._rows(spec):
             payloads = [builder.build(row) for row in rows]
-            previous = self.ledger.previous(
-                spec.table, [p.record_id for p in payloads], UPSERT_ACTIONS
-            )
+            previous = self._previous(spec.table, [p.record_id for p in payloads], UPSERT_ACTIONS)
             changed = [p for p in payloads if _hash(previous.get(p.record_id)) != p.hash]
             unchanged = [p for p in payloads if _hash(previous.get(p.record_id)) == p.hash]
             with self._lock:
@@ -467,7 +486,7 @@ class _Run:
         payloads = [p for p in payloads if p.state]
         if not payloads:
             return
-        previous = self.ledger.previous(spec.table, [p.record_id for p in payloads], ("state",))
+        previous = self._previous(spec.table, [p.record_id for p in payloads], ("state",))
         changed = [p for p in payloads if _hash(previous.get(p.record_id)) != p.state_hash]
         for chunk in _chunks(changed, self.options.batch_requests):
             self._pending(
@@ -505,7 +524,7 @@ class _Run:
             payloads = [_link_payload(row, link_body(lookup, row["target"])) for row in rows]
             ids = [p.record_id for p in payloads]
             present = self.ledger.previous(spec.table, ids, UPSERT_ACTIONS)
-            previous = self.ledger.previous(spec.table, ids, (action,))
+            previous = self._previous(spec.table, ids, (action,))
             changed = [
                 p
                 for p in payloads
@@ -531,12 +550,12 @@ class _Run:
     # -- deletes at source (full and delta runs) -------------------------------------------
 
     def _missing(self) -> None:
-        from load.delta import delete_records, missing_records
+        from load.delta import delete_records
 
         for level in reversed(self.result.plan.levels):
             for table in level:
                 spec = self.specs[table]
-                missing = missing_records(self.ledger, self.con, spec)
+                missing = self._missing_records(spec)
                 if not missing:
                     continue
                 self.result.missing[table] = missing
@@ -555,6 +574,27 @@ class _Run:
                     )
                     self.result.tables[table].deleted = deleted
                     self.result.failures += failures
+
+    def _missing_records(self, spec: TableSpec) -> list[tuple[str, str | None]]:
+        """(record_id, source_key) of records the ledger says are in Dataverse whose row is gone
+        from the mart. Streamed: the ledger's present ids come in Arrow batches, each matched
+        against the mart, so memory stays flat however many records were loaded (only the
+        missing ones are kept)."""
+        missing: list[tuple[str, str | None]] = []
+        for batch in self.ledger.stream(PRESENT_SQL, [spec.table], MISSING_BATCH):
+            present = pa.Table.from_batches([batch])  # noqa: F841 - read by DuckDB
+            with self.con.cursor() as cursor:
+                found = {
+                    row[0]
+                    for row in cursor.execute(
+                        f'select lower(m."{spec.primary_key}"::varchar) from {spec.relation} as m '
+                        "semi join present as p "
+                        f'on lower(m."{spec.primary_key}"::varchar) = p.record_id'
+                    ).fetchall()
+                }
+            ids, keys = batch.column(0).to_pylist(), batch.column(1).to_pylist()
+            missing += [(i, k) for i, k in zip(ids, keys, strict=True) if i not in found]
+        return missing
 
     # -- ledger ----------------------------------------------------------------------------
 
@@ -704,6 +744,25 @@ class _Run:
             except (RecordError, TransientError) as error:
                 errors[payload.record_id] = error
         return errors
+
+
+# Every record the ledger says is in Dataverse (its last create/update/delete that succeeded, or
+# may have: pending, is not a delete), as load.delta.present_records defines it; in id order.
+PRESENT_SQL = """
+    with last_write as (
+        select record_id, source_key, action
+        from ledger
+        where table_name = ? and action in ('create', 'update', 'delete')
+            and outcome in ('ok', 'pending')
+        qualify row_number() over (
+            partition by record_id
+            order by (outcome = 'ok') desc, seq desc
+        ) = 1
+    )
+    select record_id, source_key from last_write where action <> 'delete'
+    order by record_id
+"""
+MISSING_BATCH = 50_000
 
 
 def _prune(futures: list[Future[None]]) -> list[Future[None]]:

@@ -236,6 +236,7 @@ class DeclaredTable:
     primary_name: CustomColumn | None = None  # custom tables: the primary name column
     columns: tuple[CustomColumn, ...] = ()
     alternate_keys: tuple[AlternateKey, ...] = ()
+    models: tuple[str, ...] = ()  # custom tables: the marts that need it (empty: always)
 
 
 @dataclass(frozen=True)
@@ -245,6 +246,7 @@ class DeclaredRelationship:
     referencing: str  # the "many" side: the table that gets the lookup column
     lookup: str  # the lookup column's logical name
     label: str | None = None
+    models: tuple[str, ...] = ()  # the marts that need it (empty: whenever both tables are)
 
 
 @dataclass(frozen=True)
@@ -263,7 +265,12 @@ def load_declared_schema(
     schema_file: Path = DEFAULT_SCHEMA_FILE,
     settings: SchemaSettings | None = None,
 ) -> DeclaredSchema:
-    """The schema file merged with the marts' `custom_columns`; every name checked."""
+    """The schema file merged with the marts' `custom_columns`; every name checked.
+
+    Scoped to the enabled marts (`specs`, from the manifest): a custom table or relationship
+    that lists `models:` is kept only when one of those marts is enabled (or, for a table, when
+    an enabled mart loads it), and a relationship only when both its tables are kept. So an
+    OpenCRM build never plans the CorePlus custom tables or their lookups."""
     settings = settings or SchemaSettings.from_project()
     try:
         data = yaml.safe_load(Path(schema_file).read_text()) or {}
@@ -302,6 +309,7 @@ def declared_schema(
             primary_name=_column({"type": "String", **primary}, f"{source}: {name}"),
             columns=tuple(_column(c, f"{source}: {name}") for c in item.get("columns") or ()),
             alternate_keys=_keys(item.get("alternate_keys"), name, source),
+            models=_models(item, source),
         )
     for spec in specs:  # the marts' custom columns
         table = tables.get(spec.table) or DeclaredTable(name=spec.table)
@@ -326,12 +334,39 @@ def declared_schema(
             referencing=_name(item, "referencing", source),
             lookup=_name(item, "lookup", source),
             label=item.get("label"),
+            models=_models(item, source),
         )
         for item in data.get("relationships") or ()
     )
-    schema = DeclaredSchema(settings, tuple(tables.values()), relationships)
-    _check_names(schema)
-    return schema
+    _check_names(DeclaredSchema(settings, tuple(tables.values()), relationships))
+    return _in_scope(DeclaredSchema(settings, tuple(tables.values()), relationships), specs)
+
+
+def _models(item: Mapping[str, Any], source: str) -> tuple[str, ...]:
+    models = item.get("models") or ()
+    if isinstance(models, str) or not all(isinstance(m, str) for m in models):
+        raise SchemaError(f"{source}: models of {item.get('name')!r} must be a list of mart names")
+    return tuple(models)
+
+
+def _in_scope(schema: DeclaredSchema, specs: Sequence[TableSpec]) -> DeclaredSchema:
+    """Drop the custom tables and relationships no enabled mart needs (see load_declared_schema)."""
+    enabled = {spec.model for spec in specs}
+    loaded = {spec.table for spec in specs}
+    dropped = {
+        t.name
+        for t in schema.tables
+        if t.custom and t.models and t.name not in loaded and not enabled.intersection(t.models)
+    }
+    relationships = tuple(
+        rel
+        for rel in schema.relationships
+        if rel.referenced not in dropped
+        and rel.referencing not in dropped
+        and (not rel.models or enabled.intersection(rel.models))
+    )
+    tables = tuple(t for t in schema.tables if t.name not in dropped)
+    return DeclaredSchema(schema.settings, tables, relationships)
 
 
 def _name(item: Mapping[str, Any], key: str, source: str) -> str:

@@ -44,6 +44,7 @@ from extract.coreplus.settings import (  # noqa: E402
     CURSOR_FIELD,
     DATASET_NAME,
     INITIAL_CURSOR,
+    LOADER_FILE_FORMAT,
     PACE_SHARE,
     PIPELINE_NAME,
     RESOURCES,
@@ -224,7 +225,7 @@ def run_extract(
     client_session = session or new_session(settings)
     source = coreplus_source(settings, client_session, resources)
     try:
-        load_info = pipeline.run(source)
+        load_info = pipeline.run(source, loader_file_format=LOADER_FILE_FORMAT)
     except PipelineStepFailed as error:
         if pipeline.has_pending_data:
             pipeline.drop_pending_packages()

@@ -19,6 +19,7 @@ from extract.common.csv_files import (
     column_name,
     detect_encoding,
     iter_record_batches,
+    prefetched,
     read_columns,
     read_header,
 )
@@ -306,6 +307,35 @@ class FileStream:
             self.progress(self.table, self.records, total)
 
     def chunks(self) -> Iterator[pa.Table]:
+        """Enriched chunks; the next ones are read and checked in a background thread meanwhile.
+
+        Parsing CSV (pyarrow) and writing parquet (dlt) both release the GIL, so on two cores
+        the reading of chunk n+1 overlaps the writing of chunk n.
+        """
+        size = max(self.export_file.path.stat().st_size, 1)
+        found: list[tuple[DuplicateId, ...]] = []
+        for enriched, records, bytes_read in prefetched(self._checked_chunks(found)):
+            self.records = records
+            self.rows += enriched.num_rows
+            yield enriched
+            del enriched  # written by now: let its buffers go back to the OS
+            pa.default_memory_pool().release_unused()
+            # rows still to come are estimated from the bytes read so far
+            self._report(max(records, round(records * size / max(bytes_read, 1))))
+        (self.duplicates,) = found
+        if _dropped(self.duplicates) != _dropped(self.known_duplicates):
+            raise DuplicateIdsFound(self.export_file.path, self.duplicates)
+        self.finished = True
+        self._report(self.records)
+
+    def _checked_chunks(
+        self, found: list[tuple[DuplicateId, ...]]
+    ) -> Iterator[tuple[pa.Table, int, int]]:
+        """(enriched chunk, records read so far, bytes read so far).
+
+        Checks every chunk's ids as it goes and, once the file is read, appends its duplicate
+        ids to ``found``.
+        """
         export_file = self.export_file
         spec, path = export_file.spec, export_file.path
         schema = contract_schema(export_file)
@@ -314,13 +344,13 @@ class FileStream:
         modified_index = (
             labels.index(spec.modified_column) if spec.modified_column is not None else None
         )
-        dropped = sorted(row for dup in self.known_duplicates for row in dup.dropped_rows)
+        dropped = sorted(_dropped(self.known_duplicates))
         dropped_rows = pa.array(dropped, pa.int64()) if dropped else None
         ids: list[pa.Array] = []
         modified: list[pa.Array] = []
-        size = max(path.stat().st_size, 1)
-        for table, bytes_read in self._tables(schema):
-            first_row = FIRST_RECORD_ROW + self.records
+        records = 0
+        for table, bytes_read in self._tables():
+            first_row = FIRST_RECORD_ROW + records
             id_column = table.column(id_index)
             _check_ids_present(spec, path, id_column, first_row)
             ids.extend(id_column.chunks)
@@ -329,24 +359,17 @@ class FileStream:
             enriched = enrich_chunk(
                 table, export_file, first_row, self.extracted_at, dropped_rows, schema
             )
-            self.records += table.num_rows
-            self.rows += enriched.num_rows
-            yield enriched
-            # rows still to come are estimated from the bytes read so far
-            self._report(max(self.records, round(self.records * size / max(bytes_read, 1))))
-        self.duplicates = find_duplicate_ids(
-            spec,
-            pa.chunked_array(ids, pa.string()),
-            pa.chunked_array(modified, pa.string()) if modified_index is not None else None,
+            records += table.num_rows
+            yield enriched, records, bytes_read
+        found.append(
+            find_duplicate_ids(
+                spec,
+                pa.chunked_array(ids, pa.string()),
+                pa.chunked_array(modified, pa.string()) if modified_index is not None else None,
+            )
         )
-        ids.clear()
-        modified.clear()
-        if _dropped(self.duplicates) != _dropped(self.known_duplicates):
-            raise DuplicateIdsFound(path, self.duplicates)
-        self.finished = True
-        self._report(self.records)
 
-    def _tables(self, schema: pa.Schema) -> Iterator[tuple[pa.Table, int]]:
+    def _tables(self) -> Iterator[tuple[pa.Table, int]]:
         """Record batches gathered into tables of about ``chunk_rows`` (header-only: one empty)."""
         export_file = self.export_file
         pending: list[pa.RecordBatch] = []

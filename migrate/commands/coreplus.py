@@ -1,8 +1,5 @@
-"""`crm-migrate coreplus …`: the CorePlus stand-in, its extract, and the CorePlus demo steps.
-
-The lead wires `app` in as a sub-command group and `run_coreplus_demo` into
-`crm-migrate demo --source coreplus`.
-"""
+"""`crm-migrate coreplus …`: the CorePlus stand-in, its extract, and the CorePlus demo
+(`crm-migrate demo --source coreplus` runs `run_coreplus_demo`)."""
 
 from __future__ import annotations
 
@@ -14,6 +11,7 @@ import typer
 from rich.console import Console
 
 from migrate.commands.common import console, fail, state_paths
+from migrate.dbt import SUMMARY_LINE
 
 app = typer.Typer(help="CorePlus: the API stand-in and the extract.", no_args_is_help=True)
 
@@ -70,58 +68,170 @@ def extract() -> None:
     console.print(str(result))
 
 
-def run_coreplus_demo(console: Console, *, clients: int = 200) -> int:
-    """Generate → serve → extract → Dataverse users → dbt build (CorePlus); 0 when all passed.
+def run_coreplus_demo(
+    console: Console, *, clients: int = 200, sample: int = 10, clean: bool = True
+) -> int:
+    """The whole CorePlus → Dataverse migration on embedded defaults; 0 when every step passed.
 
-    Loading needs the custom tables in Dataverse first (`schema apply`, issue 5): until the loader
-    creates them, the demo stops after the build and says so.
-    """
+    Starts the CorePlus stand-in (a generated practice) and the local Dataverse, then runs the
+    steps an operator runs against real ones: extract over the API, Dataverse users, `dbt build`
+    with migration_source coreplus, schema apply (the custom tables and their lookups),
+    preflight, sample load, diff, sign-off, full load and the report."""
+    import shutil
+
+    from migrate.demo import DemoStepFailed, _step, local_dataverse_env
+    from migrate.paths import StatePaths
+    from sandbox.coreplus import generate_dataset, save_dataset
+    from sandbox.coreplus.server import start_background as start_coreplus
+    from sandbox.dataverse.server import start_background as start_dataverse
+    from sandbox.dataverse.service import ServerConfig
+
+    paths = StatePaths.from_env()
+    if clean and paths.var.exists():
+        shutil.rmtree(paths.var)
+    paths.var.mkdir(parents=True, exist_ok=True)
+    paths.export_env()
+    started: list = []
+    try:
+        data = _step(
+            console,
+            f"Generate a CorePlus practice ({clients} clients, with defects)",
+            lambda: generate_dataset(clients),
+        )
+        console.print(
+            f"{save_dataset(data, _dataset_path())}: "
+            + ", ".join(f"{len(rows):,} {name}" for name, rows in data.items())
+        )
+        coreplus = _step(
+            console, "Start the CorePlus API stand-in and the local Dataverse",
+            lambda: start_coreplus(data),
+        )  # fmt: skip
+        started.append(coreplus)
+        dataverse = start_dataverse(
+            ServerConfig(data_dir=paths.dataverse_data, port=0, reset=clean)
+        )
+        started.append(dataverse)
+        console.print(f"CorePlus API stand-in at {coreplus.url} (10 requests/s, then 429)")
+        console.print(f"local Dataverse at {dataverse.url} (OAuth authority {dataverse.authority})")
+        os.environ.update(
+            local_dataverse_env(dataverse.url, dataverse.authority, dataverse.ca_file)
+        )
+        return _run_coreplus_steps(console, paths, coreplus.url, sample=sample)
+    except DemoStepFailed as failure:
+        console.print(f"[bold red]demo failed at step '{failure.step}':[/] {failure.__cause__}")
+        return 1
+    finally:
+        for server in reversed(started):
+            server.stop()
+
+
+def _run_coreplus_steps(console: Console, paths, url: str, *, sample: int) -> int:  # noqa: ANN001
+    from unittest import mock
+
+    import duckdb
+
+    import load.report as run_report
     from extract.coreplus import CorePlusSettings, run_extract
     from extract.dataverse import run_users_extract
     from load.config import DataverseSettings
-    from migrate.dbt import DbtFailed, run_dbt
-    from migrate.demo import local_dataverse_env
-    from sandbox.coreplus import generate_dataset
+    from load.report import build_report, print_report, write_report
+    from load.runner import run_load
+    from migrate.commands import ops, schema
+    from migrate.dbt import run_dbt
+    from migrate.demo import _step
+    from migrate.progress import rich_progress
     from sandbox.coreplus.api import (
         DEFAULT_ACCESS_TOKEN,
         DEFAULT_CONSUMER_ID,
         DEFAULT_CONSUMER_SECRET,
     )
-    from sandbox.coreplus.server import start_background as start_coreplus
-    from sandbox.dataverse.server import start_background as start_dataverse
-    from sandbox.dataverse.service import ServerConfig
 
-    paths = state_paths()
-    paths.var.mkdir(parents=True, exist_ok=True)
-    dataverse = start_dataverse(ServerConfig(data_dir=paths.dataverse_data, port=0, reset=True))
-    coreplus = start_coreplus(generate_dataset(clients))
-    os.environ.update(local_dataverse_env(dataverse.url, dataverse.authority, dataverse.ca_file))
-    try:
-        console.rule("[bold]Extract CorePlus over its API (10 requests/s)")
-        settings = CorePlusSettings(
-            coreplus.url, DEFAULT_CONSUMER_ID, DEFAULT_CONSUMER_SECRET, DEFAULT_ACCESS_TOKEN
-        )
-        console.print(str(run_extract(settings, paths.warehouse)))
-        console.rule("[bold]Extract Dataverse users")
-        console.print(run_users_extract(DataverseSettings.from_env(), paths.warehouse))
-        console.rule("[bold]dbt build (migration_source: coreplus)")
-        run_dbt(["build", "--vars", "{migration_source: coreplus}"], quiet=True)
-        import duckdb
+    source = CorePlusSettings(
+        url, DEFAULT_CONSUMER_ID, DEFAULT_CONSUMER_SECRET, DEFAULT_ACCESS_TOKEN
+    )
+    extracted = _step(
+        console,
+        "Extract CorePlus over its API with dlt (paced under 10 requests/s)",
+        lambda: run_extract(source, paths.warehouse),
+    )
+    console.print(str(extracted))
+    settings = DataverseSettings.from_env()
+    users = _step(
+        console,
+        "Extract Dataverse users (owners resolve by email)",
+        lambda: run_users_extract(settings, paths.warehouse),
+    )
+    console.print(users)
 
-        with duckdb.connect(str(paths.warehouse), read_only=True) as con:
-            for row in con.sql("select * from main.reconciliation_coreplus").fetchall():
-                console.print(
-                    f"{row[0]:<20} source {row[1]:>7,}  mart {row[2]:>7,}  merged {row[3]:>5,}"
-                    f"  quarantined {row[4]:>5,}"
-                )
+    def build() -> None:
+        def summary(line: str) -> None:
+            if SUMMARY_LINE.search(line):
+                console.print(line, markup=False, highlight=False)
+
+        run_dbt(["build", "--vars", "{migration_source: coreplus}"], echo=summary)
+
+    _step(console, "dbt build (migration_source: coreplus): models and tests", build)
+    with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+        rows = con.sql(
+            "select source_object, source_rows, mart_rows, merged_rows, quarantined_rows "
+            "from main.reconciliation_coreplus order by source_object"
+        ).fetchall()
+        practitioners = con.sql(
+            "select practitioner_name, coalesce(email_address, '(no email)'), discrepancy "
+            "from main.practitioner_discrepancies order by 1"
+        ).fetchall()
+    console.print("Every source row accounted for (reconciliation_coreplus):")
+    for name, source_rows, mart, merged, quarantined in rows:
         console.print(
-            "[yellow]load skipped: the CorePlus custom tables must be created in Dataverse by "
-            "`schema apply` first (issue 5)."
+            f"  {name:<20} source {source_rows:>7,} = mart {mart:>7,} + merged {merged:>5,} "
+            f"+ quarantined {quarantined:>5,}"
         )
-        return 0
-    except (DbtFailed, Exception) as error:  # every failure stops the demo with its message
-        console.print(f"[bold red]CorePlus demo failed:[/] {error}")
+    if practitioners:
+        console.print(
+            "Practitioners without an enabled Dataverse user (their records go to the fallback "
+            "owner, var fallback_owner_email; practitioner_discrepancies):"
+        )
+        for name, email, why in practitioners:
+            console.print(f"  {name} <{email}>: {why}")
+
+    _step(
+        console, "Schema: create the custom tables, their lookups, columns and keys", schema.apply
+    )
+    _step(
+        console,
+        "Preflight: every mart against the environment, and the owner report",
+        schema.preflight,
+    )
+
+    def load(sample_size: int | None):  # noqa: ANN202 - the loader's result type
+        with rich_progress(console) as progress:
+            return run_load(settings, sample=sample_size, progress=progress)
+
+    def report(result):  # noqa: ANN001, ANN202
+        # The run report reads reconciliation_opencrm/quarantine_opencrm by default; point it at
+        # this source's models for the demo (load/report.py does not yet follow migration_source).
+        with mock.patch.multiple(
+            run_report,
+            RECONCILIATION_MODEL="reconciliation_coreplus",
+            QUARANTINE_MODEL="quarantine_coreplus",
+        ):
+            return write_report(build_report(result, paths.warehouse), paths.reports)
+
+    title = f"Sample load: {sample} accounts and their closure"
+    sampled = _step(console, title, lambda: load(sample))
+    print_report(report(sampled), console)
+    _step(console, "Diff: read the sample back and compare field by field", ops.diff)
+    _step(
+        console,
+        "Sign-off (automatic in the demo; an operator reviews the diff first)",
+        lambda: ops.signoff(by="demo", note="demo run: diff reviewed automatically"),
+    )
+    full = _step(console, "Full load", lambda: load(None))
+    full_report = report(full)
+    console.rule("[bold]Done")
+    print_report(full_report, console)
+    console.print(f"ledger: {paths.ledger}")
+    if not full.ok:
+        console.print(f"[bold red]{len(full.failures)} record(s) failed to load; see the report.")
         return 1
-    finally:
-        coreplus.stop()
-        dataverse.stop()
+    return 0

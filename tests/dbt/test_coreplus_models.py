@@ -206,5 +206,14 @@ def test_the_manifest_declares_the_custom_tables(built: dict[str, Any]) -> None:
     assert {"mig_invoice", "mig_invoiceline", "mig_servicetype", "mig_clientgroup",
             "mig_clientreferrer", "contact", "account"} <= set(tables)  # fmt: skip
     assert "opportunity" not in tables and "task" not in tables
-    for name in ("mig_invoice", "mig_invoiceline"):
-        assert tables[name]["custom_table"]["schema_name"] == name
+    # the custom tables and their lookups come from the declared schema, scoped to these marts
+    from load.manifest import parse_manifest
+    from load.schema import SchemaSettings, load_declared_schema
+
+    schema = load_declared_schema(parse_manifest(manifest), settings=SchemaSettings())
+    custom = {t.name for t in schema.tables if t.custom}
+    assert custom == {"mig_invoice", "mig_invoiceline", "mig_servicetype", "mig_clientgroup",
+                      "mig_clientreferrer"}  # fmt: skip
+    lookups = {(r.referencing, r.lookup, r.referenced) for r in schema.relationships}
+    assert ("contact", "mig_clientgroupid", "mig_clientgroup") in lookups
+    assert ("mig_invoiceline", "mig_invoiceid", "mig_invoice") in lookups

@@ -11,7 +11,13 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from extract.common.csv_files import column_name, detect_encoding
+import extract.common.csv_files as csv_files
+from extract.common.csv_files import (
+    column_name,
+    detect_encoding,
+    first_undecodable_offset,
+    prefetched,
+)
 from extract.opencrm import ExportFormatError, ExtractResult, run_extract
 from extract.opencrm.settings import EXPORT_FILES
 from sandbox.opencrm import generate, make_delta
@@ -325,6 +331,56 @@ def test_encoding_detection_finds_cp1252_far_into_the_file(tmp_path: Path) -> No
     plain = tmp_path / "plain.csv"
     plain.write_bytes("a,b\r\n1,Zoë\r\n".encode())
     assert str(detect_encoding(plain)) == "utf-8"
+
+
+@pytest.mark.parametrize("block", [1, 2, 3, 7, 64])
+def test_undecodable_offsets_are_exact_across_block_boundaries(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, block: int
+) -> None:
+    monkeypatch.setattr(csv_files, "SCAN_CHUNK_BYTES", block)
+    text = "a,é\r\n’x,😀\n" * 3
+    path = tmp_path / "f.csv"
+    path.write_bytes(text.encode())
+    assert first_undecodable_offset(path, "utf-8") is None
+    for bad in (b"\x81", b"\xe2\x80", b"\xff"):
+        for at in range(len(text.encode()) + 1):
+            data = text.encode()[:at] + bad + text.encode()[at:]
+            path.write_bytes(data)
+            for codec in ("utf-8", "cp1252"):
+                try:
+                    data.decode(codec)
+                    expected = None
+                except UnicodeDecodeError as error:
+                    expected = error.start
+                assert first_undecodable_offset(path, codec) == expected, (codec, at, bad)
+
+
+def test_prefetched_keeps_order_raises_in_turn_and_stops_when_closed() -> None:
+    def items():
+        yield from range(5)
+        raise ValueError("bad item 5")
+
+    seen = []
+    with pytest.raises(ValueError, match="bad item 5"):
+        for item in prefetched(items()):
+            seen.append(item)
+    assert seen == [0, 1, 2, 3, 4]
+
+    closed = []
+
+    def endless():
+        try:
+            count = 0
+            while True:
+                yield count
+                count += 1
+        finally:
+            closed.append(True)
+
+    stream = prefetched(endless())
+    assert [next(stream) for _ in range(3)] == [0, 1, 2]
+    stream.close()
+    assert closed == [True]
 
 
 @pytest.mark.parametrize(

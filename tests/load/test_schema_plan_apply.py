@@ -81,6 +81,40 @@ def test_the_repository_schema_merges_the_marts_custom_columns() -> None:
     assert [k.columns for k in contact.alternate_keys] == [("mig_sourcekey",)]
 
 
+def test_another_sources_custom_tables_and_lookups_are_out_of_scope() -> None:
+    """The repository declares the CorePlus custom tables; an OpenCRM manifest plans none."""
+    specs = load_manifest(MANIFEST)
+    assert "dv_mig_clientgroup" not in {spec.model for spec in specs}
+    schema = load_declared_schema(specs, schema_file=DEFAULT_SCHEMA_FILE, settings=SETTINGS)
+    assert [t.name for t in schema.tables if t.custom] == []
+    assert schema.relationships == ()
+    group = TableSpec(
+        model="dv_mig_clientgroup",
+        relation='"main"."dv_mig_clientgroup"',
+        table="mig_clientgroup",
+        entity_set="mig_clientgroups",
+        primary_key="mig_clientgroupid",
+        source_key="mig_sourcekey",
+        root=False,
+        custom_columns=(CustomColumn("mig_sourcekey", "String", 100),),
+    )
+    scoped = load_declared_schema(
+        [*specs, group], schema_file=DEFAULT_SCHEMA_FILE, settings=SETTINGS
+    )
+    assert [t.name for t in scoped.tables if t.custom] == ["mig_clientgroup"]
+    table = scoped.table("mig_clientgroup")
+    assert table is not None and table.primary_name is not None
+    assert [k.columns for k in table.alternate_keys] == [("mig_sourcekey",)]
+    # contact.mig_clientgroupid comes with the group table; the invoice lookups do not
+    assert [(r.referencing, r.lookup) for r in scoped.relationships] == [
+        ("contact", "mig_clientgroupid")
+    ]
+    with pytest.raises(SchemaError, match="must be a list of mart names"):
+        declared_schema(
+            {"custom_tables": [_custom_table("mig_visit", models="dv_mig_visit")]}, [], SETTINGS
+        )
+
+
 def test_the_prefix_and_solution_come_from_dbt_project() -> None:
     settings = SchemaSettings.from_project()
     assert (settings.prefix, settings.tier, settings.custom_table_limit) == (
