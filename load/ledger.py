@@ -187,11 +187,13 @@ class Ledger:
         finally:
             cursor.close()
 
-    def has_history(self, table: str) -> bool:
-        """Whether any operation on `table` ever succeeded (if not, `previous` is always empty)."""
+    def has_history(self, table: str, outcomes: Sequence[str] = ("ok",)) -> bool:
+        """Whether any operation on `table` ended in one of `outcomes` (with the default, if
+        not, `previous` is always empty)."""
         with self._lock:
             row = self._con.execute(
-                "select 1 from ledger where table_name = ? and outcome = 'ok' limit 1", [table]
+                "select 1 from ledger where table_name = ? and list_contains(?, outcome) limit 1",
+                [table, list(outcomes)],
             ).fetchone()
         return row is not None
 

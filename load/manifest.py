@@ -173,3 +173,19 @@ def _custom(item: Mapping[str, Any], model: str) -> CustomColumn:
         format=item.get("format"),
         options=tuple((int(o["value"]), str(o["label"])) for o in item.get("options") or ()),
     )
+
+
+def migration_source(manifest_path: Path, default: str = "opencrm") -> str:
+    """The source this build migrates. dbt enables exactly one source's `reconciliation_<source>`
+    model (dbt var `migration_source`), so the manifest says which; `default` when it cannot."""
+    try:
+        nodes = json.loads(manifest_path.read_text(encoding="utf-8")).get("nodes", {})
+    except (OSError, ValueError):
+        return default
+    sources = {
+        node["name"].removeprefix("reconciliation_")
+        for node in nodes.values()
+        if node.get("resource_type") == "model"
+        and node.get("name", "").startswith("reconciliation_")
+    }
+    return sources.pop() if len(sources) == 1 else default

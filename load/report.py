@@ -31,8 +31,30 @@ __all__ = [
     "chart_svg",
 ]
 
-RECONCILIATION_MODEL = "reconciliation_opencrm"
-QUARANTINE_MODEL = "quarantine_opencrm"
+
+def source_models(source: str) -> tuple[str, str]:
+    """dbt's reconciliation and quarantine models of one source."""
+    return f"reconciliation_{source}", f"quarantine_{source}"
+
+
+def current_source(con: duckdb.DuckDBPyConnection) -> str:
+    """The source whose reconciliation model the warehouse holds; when it holds several (more
+    than one source was built into it), the one the current manifest enables."""
+    from load.config import LoadPaths
+    from load.manifest import migration_source
+
+    built = sorted(
+        name.removeprefix("reconciliation_")
+        for (name,) in con.execute(
+            "select table_name from information_schema.tables "
+            "where table_name like 'reconciliation_%'"
+        ).fetchall()
+    )
+    if len(built) == 1:
+        return built[0]
+    return migration_source(LoadPaths.from_env().manifest)
+
+
 FAILURES_SHOWN = 200
 
 
@@ -190,41 +212,33 @@ def _tables_from_entries(ledger: Ledger, run_id: str) -> list[TableRow]:
     ]
 
 
-def _warehouse_views(warehouse: Path) -> tuple[list[SourceRow], dict[str, int], list[str]]:
+def _warehouse_views(
+    warehouse: Path, source: str | None = None
+) -> tuple[list[SourceRow], dict[str, int], list[str]]:
     notes: list[str] = []
     sources: list[SourceRow] = []
     reasons: dict[str, int] = {}
     if not warehouse.is_file():
         return sources, reasons, [f"no warehouse at {warehouse}: source counts not shown"]
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        reconciliation = _relation(con, RECONCILIATION_MODEL)
+        reconciliation_model, quarantine_model = source_models(source or current_source(con))
+        reconciliation = _relation(con, reconciliation_model)
         if reconciliation is None:
-            notes.append(f"no {RECONCILIATION_MODEL} model in {warehouse}: source counts not shown")
+            notes.append(f"no {reconciliation_model} model in {warehouse}: source counts not shown")
         else:
             sources = _sources(con, reconciliation)
-        quarantine = _relation(con, QUARANTINE_MODEL)
+        quarantine = _relation(con, quarantine_model)
         if quarantine is None:
-            notes.append(f"no {QUARANTINE_MODEL} model in {warehouse}: quarantine not summarised")
+            notes.append(f"no {quarantine_model} model in {warehouse}: quarantine not summarised")
         else:
             reasons = _reasons(con, quarantine)
     return sources, reasons, notes
 
 
-def build_report(result: LoadResult, warehouse: Path) -> RunReport:
-    notes: list[str] = []
-    sources: list[SourceRow] = []
-    reasons: dict[str, int] = {}
-    with duckdb.connect(str(warehouse), read_only=True) as con:
-        reconciliation = _relation(con, RECONCILIATION_MODEL)
-        if reconciliation is None:
-            notes.append(f"no {RECONCILIATION_MODEL} model in {warehouse}: source counts not shown")
-        else:
-            sources = _sources(con, reconciliation)
-        quarantine = _relation(con, QUARANTINE_MODEL)
-        if quarantine is None:
-            notes.append(f"no {QUARANTINE_MODEL} model in {warehouse}: quarantine not summarised")
-        else:
-            reasons = _reasons(con, quarantine)
+def build_report(result: LoadResult, warehouse: Path, source: str | None = None) -> RunReport:
+    """The run's report; `source` picks dbt's reconciliation/quarantine models (default: the
+    source of the current build, from the manifest)."""
+    sources, reasons, notes = _warehouse_views(warehouse, source)
     if result.sample is not None:
         notes.append(
             f"sample of {result.sample.roots} {result.sample.root} roots and their closure: "

@@ -126,11 +126,9 @@ def run_coreplus_demo(
 
 
 def _run_coreplus_steps(console: Console, paths, url: str, *, sample: int) -> int:  # noqa: ANN001
-    from unittest import mock
 
     import duckdb
 
-    import load.report as run_report
     from extract.coreplus import CorePlusSettings, run_extract
     from extract.dataverse import run_users_extract
     from load.config import DataverseSettings
@@ -208,14 +206,8 @@ def _run_coreplus_steps(console: Console, paths, url: str, *, sample: int) -> in
             return run_load(settings, sample=sample_size, progress=progress)
 
     def report(result):  # noqa: ANN001, ANN202
-        # The run report reads reconciliation_opencrm/quarantine_opencrm by default; point it at
-        # this source's models for the demo (load/report.py does not yet follow migration_source).
-        with mock.patch.multiple(
-            run_report,
-            RECONCILIATION_MODEL="reconciliation_coreplus",
-            QUARANTINE_MODEL="quarantine_coreplus",
-        ):
-            return write_report(build_report(result, paths.warehouse), paths.reports)
+        built = build_report(result, paths.warehouse, source="coreplus")
+        return write_report(built, paths.reports)
 
     title = f"Sample load: {sample} accounts and their closure"
     sampled = _step(console, title, lambda: load(sample))

@@ -242,7 +242,8 @@ def test_sample_loads_a_referentially_complete_slice(setup, fresh_dataverse):
 def test_report_is_written_as_json_and_html(setup, fresh_dataverse):
     result = run_load(setup.settings, paths=setup.paths)
 
-    report = write_report(build_report(result, setup.paths.duckdb), setup.paths.reports)
+    built = build_report(result, setup.paths.duckdb, source="opencrm")
+    report = write_report(built, setup.paths.reports)
 
     data = json.loads(report.json_path.read_text())
     assert {row["table"]: row["created"] for row in data["tables"]}["contact"] == 6

@@ -78,7 +78,9 @@ def test_report_files_and_console(tmp_path):
 
 
 def test_missing_dbt_models_are_noted_not_fatal(tmp_path):
-    report = build_report(result(), warehouse(tmp_path / "w.duckdb", with_models=False))
+    report = build_report(
+        result(), warehouse(tmp_path / "w.duckdb", with_models=False), source="opencrm"
+    )
 
     assert report.sources == []
     assert any("reconciliation_opencrm" in note for note in report.notes)
