@@ -339,7 +339,7 @@ def throughput(args: argparse.Namespace, work: Path) -> dict:
     return out
 
 
-def memory(sizes: list[int], work: Path) -> list[dict]:
+def memory(sizes: list[int], work: Path, concurrency: int) -> list[dict]:
     port = free_port()
     data_dir = work / "dataverse-mem"
     server = start_server(data_dir, port, "off", "off")
@@ -352,7 +352,8 @@ def memory(sizes: list[int], work: Path) -> list[dict]:
             make_warehouse(folder, size, offset=offset)
             offset += size
             child = subprocess.run(
-                [sys.executable, __file__, "--child", str(folder)],
+                [sys.executable, __file__, "--child", str(folder), "--max-concurrency",
+                 str(concurrency)],
                 env={**os.environ, **env}, cwd=ROOT, capture_output=True, text=True, check=True,
             )  # fmt: skip
             results.append({"records": size, **json.loads(child.stdout.strip().splitlines()[-1])})
@@ -362,11 +363,11 @@ def memory(sizes: list[int], work: Path) -> list[dict]:
     return results
 
 
-def child(folder: Path) -> None:
+def child(folder: Path, concurrency: int) -> None:
     """One loader run in a fresh process: CPU per record and peak RSS."""
     from load.config import DataverseSettings
 
-    figures = run_loader(folder, dict(os.environ), 52)
+    figures = run_loader(folder, dict(os.environ), concurrency)
     # VmHWM, not ru_maxrss: Linux carries ru_maxrss over execve from the parent's peak.
     status = Path("/proc/self/status")
     hwm = [line for line in status.read_text().splitlines() if line.startswith("VmHWM")]
@@ -400,13 +401,13 @@ def main() -> None:
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(args.child)
+        child(args.child, args.max_concurrency)
         return
     work = Path(tempfile.mkdtemp(prefix="bench-load-"))
     try:
         report = {"throughput": throughput(args, work) if args.records else {}}
         sizes = [int(n) for n in args.memory.split(",") if n]
-        report["memory"] = memory(sizes, work) if sizes else []
+        report["memory"] = memory(sizes, work, args.max_concurrency) if sizes else []
     finally:
         shutil.rmtree(work, ignore_errors=True)
     print(json.dumps(report, indent=2))

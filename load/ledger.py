@@ -85,7 +85,7 @@ class LedgerEntry:
     source_key: str | None
     action: str  # create | update | state | link:<column> | delete
     payload_hash: str | None
-    payload: Mapping[str, Any] | None
+    payload: Mapping[str, Any] | str | None  # a str is JSON text already
     previous_payload: Mapping[str, Any] | str | None
     outcome: str  # ok | failed
     error_code: str | None = None

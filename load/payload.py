@@ -25,6 +25,7 @@ class Payload:
     state: dict[str, Any]  # statecode/statuscode, sent by an update after the upsert
     hash: str
     state_hash: str | None
+    body_json: str | None = None  # `body` as canonical JSON (what `hash` hashes), for the ledger
 
 
 def json_value(value: Any) -> Any:
@@ -45,8 +46,12 @@ def json_value(value: Any) -> Any:
     return value
 
 
-def payload_hash(content: Mapping[str, Any]) -> str:
-    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+def canonical_json(content: Mapping[str, Any]) -> str:
+    return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def payload_hash(content: Mapping[str, Any] | str) -> str:
+    canonical = content if isinstance(content, str) else canonical_json(content)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
@@ -91,13 +96,15 @@ class PayloadBuilder:
             body[f"{spec.table}_activity_parties"] = parties
         state = {c: json_value(row[c]) for c in self._state if row[c] is not None}
         source_key = row.get(spec.source_key) if spec.source_key else None
+        body_json = canonical_json(body)  # serialised once: hashed here, ledgered twice
         return Payload(
             record_id=record_id,
             source_key=None if source_key is None else str(source_key),
             body=body,
             state=state,
-            hash=payload_hash(body),
+            hash=payload_hash(body_json),
             state_hash=payload_hash(state) if state else None,
+            body_json=body_json,
         )
 
 

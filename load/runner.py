@@ -444,7 +444,7 @@ class _Run:
         def action(p: Payload) -> str:
             return "update" if p.record_id in previous else "create"
 
-        self._pending(spec, chunk, previous, action, lambda p: p.hash, lambda p: p.body)
+        self._pending(spec, chunk, previous, action, lambda p: p.hash, _ledger_body)
         self._crash("before_send")
         user = self._user()
         if bulk:
@@ -460,7 +460,7 @@ class _Run:
                 lambda p: user.client.upsert(spec.entity_set, p.record_id, p.body),
             )
         self._crash("after_send")
-        self._record(spec, chunk, errors, previous, action, lambda p: p.hash, lambda p: p.body)
+        self._record(spec, chunk, errors, previous, action, lambda p: p.hash, _ledger_body)
         self._crash("after_record")
         with self._lock:
             for p in chunk:
@@ -618,7 +618,7 @@ class _Run:
         previous: Mapping[str, Previous],
         action_of: Callable[[Payload], str],
         hash_of: Callable[[Payload], str | None],
-        body_of: Callable[[Payload], Mapping[str, Any]],
+        body_of: Callable[[Payload], Mapping[str, Any] | str],
     ) -> None:
         """What is about to be sent, before it is: a kill after this leaves a trace to undo."""
         self.ledger.record(
@@ -649,7 +649,7 @@ class _Run:
         previous: Mapping[str, Previous],
         action_of: Callable[[Payload], str],
         hash_of: Callable[[Payload], str | None],
-        body_of: Callable[[Payload], Mapping[str, Any]],
+        body_of: Callable[[Payload], Mapping[str, Any] | str],
     ) -> None:
         """One ledger entry per record of the chunk; failures also go to the result."""
         entries = []
@@ -787,6 +787,11 @@ def _prune(futures: list[Future[None]]) -> list[Future[None]]:
         else:
             pending.append(future)
     return pending
+
+
+def _ledger_body(payload: Payload) -> Mapping[str, Any] | str:
+    """The upsert body for the ledger: its canonical JSON text when the builder kept it."""
+    return payload.body_json if payload.body_json is not None else payload.body
 
 
 def _hash(previous: Previous | None) -> str | None:

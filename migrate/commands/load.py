@@ -29,7 +29,7 @@ def load(
     max_batch_size: Annotated[int, typer.Option(help="Largest bulk request.")] = 1000,
     max_concurrency: Annotated[
         int, typer.Option(help="Most requests in flight per application user.")
-    ] = 16,
+    ] = 52,
     bulk: Annotated[
         bool, typer.Option(help="UpsertMultiple where supported (else $batch).")
     ] = True,

@@ -79,7 +79,7 @@ def delta(
         bool, typer.Option(help="Delete records whose source rows are gone (default: report).")
     ] = False,
     force: Annotated[bool, typer.Option(help="Skip the sign-off and preflight gates.")] = False,
-    max_concurrency: Annotated[int, typer.Option(help="Requests in flight per user.")] = 16,
+    max_concurrency: Annotated[int, typer.Option(help="Requests in flight per user.")] = 52,
     bypass_business_logic: Annotated[
         bool, typer.Option(help="Send MSCRM.BypassBusinessLogicExecution.")
     ] = False,
