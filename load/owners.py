@@ -1,7 +1,8 @@
 """Owner resolution, made visible before loading: who falls back, why, and to whom.
 
 dbt resolves owners in SQL (`int_opencrm__owners_resolved`: OpenCRM user → Users.csv email →
-an enabled Dataverse systemuser, else the fallback owner, var `fallback_owner_email`). This module
+an enabled Dataverse systemuser, else — by var `unresolved_owner_policy` — the fallback owner, var
+`fallback_owner_email`, or no owner: the records are held back in quarantine). This module
 reads that result from the warehouse and checks the one thing SQL cannot: that the fallback owner
 is, right now, an enabled user in the target environment. Lookups by email or name go through
 `odata_string`, so a quote in a value neither breaks nor widens the filter.
@@ -71,7 +72,8 @@ class OwnerDiscrepancy:
     email: str | None
     reason: str
     records: int
-    owner_systemuserid: str | None  # the owner the records get (the fallback); None: none
+    owner_systemuserid: str | None  # the owner the records get (the fallback); None: held back
+    held_back: bool = False  # dbt var unresolved_owner_policy=hold quarantined the records
 
     @property
     def explanation(self) -> str:
@@ -83,7 +85,9 @@ class OwnerDiscrepancy:
 
     @property
     def outcome(self) -> str:
-        return "fallback owner" if self.owner_systemuserid else "held back (no owner)"
+        if self.held_back:
+            return "held back (quarantined: unresolved_owner_policy=hold)"
+        return "fallback owner" if self.owner_systemuserid else "no owner: the fallback is missing"
 
 
 @dataclass
@@ -151,9 +155,11 @@ def owner_report(
     relation = _relation(con, OWNERS_MODEL)
     if relation is None:
         return None
+    columns = {row[0] for row in con.execute(f"describe {relation}").fetchall()}
+    held = "coalesce(is_held_back, false)" if "is_held_back" in columns else "false"
     rows = con.execute(
         f"select user_name, email_address, discrepancy_reason, records_affected, "
-        f"owner_systemuser_id, is_in_users_csv from {relation} where is_fallback "
+        f"owner_systemuser_id, is_in_users_csv, {held} from {relation} where is_fallback "
         "order by records_affected desc, user_name"
     ).fetchall()
     [(matched,)] = con.execute(f"select count(*) from {relation} where not is_fallback").fetchall()
@@ -166,8 +172,9 @@ def owner_report(
             else reason,
             records=int(records or 0),
             owner_systemuserid=owner,
+            held_back=bool(is_held),
         )
-        for name, email, reason, records, owner, in_users in rows
+        for name, email, reason, records, owner, in_users, is_held in rows
     ]
     fallback_ids = {d.owner_systemuserid for d in discrepancies if d.owner_systemuserid}
     fallback_email = fallback_email or _fallback_email_used(con)
@@ -178,11 +185,12 @@ def owner_report(
         discrepancies=discrepancies,
         matched_users=int(matched),
     )
-    if discrepancies and not fallback_ids:
+    needing_fallback = [d for d in discrepancies if not d.held_back]
+    if needing_fallback and not fallback_ids:
         report.fallback_problem = (
             f"the fallback owner {fallback_email or '(var fallback_owner_email)'} is not an "
             "enabled Dataverse user in the extracted users, so "
-            f"{sum(d.records for d in discrepancies)} records have no owner"
+            f"{sum(d.records for d in needing_fallback)} records have no owner"
         )
     if client is not None:
         _check_live(client, report)
@@ -207,7 +215,8 @@ def _fallback_email_used(con: duckdb.DuckDBPyConnection) -> str | None:
 
 
 def _check_live(client: DataverseClient, report: OwnerReport) -> None:
-    if report.fallback_email and not report.fallback_problem:
+    all_held = bool(report.discrepancies) and all(d.held_back for d in report.discrepancies)
+    if report.fallback_email and not report.fallback_problem and not all_held:
         users = systemuser_by_email(client, report.fallback_email)
         enabled = [u for u in users if not u.get("isdisabled")]
         if not users:

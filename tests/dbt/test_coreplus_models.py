@@ -5,6 +5,7 @@ mapping, practitioner resolution, referrer merge, quarantine and reconciliation.
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -151,6 +152,123 @@ def test_organisations_split_from_individuals(built: dict[str, Any]) -> None:
     assert businesses and all(len(accounts) == 1 for accounts in businesses.values()), (
         "every spelling of one business shares one account"
     )
+
+
+@pytest.fixture(scope="module")
+def held(built: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The same extracted data built with unresolved_owner_policy=hold."""
+    work = tmp_path_factory.mktemp("coreplus-dbt-hold")
+    warehouse = work / "m.duckdb"
+    shutil.copyfile(built["warehouse"], warehouse)
+    result = run_dbt(
+        ["build", "--vars", "{migration_source: coreplus, unresolved_owner_policy: hold}"],
+        warehouse,
+        work,
+    )
+    return {"result": result, "warehouse": warehouse, "data": built["data"]}
+
+
+HELD = " (held back: unresolved_owner_policy=hold)"
+SHARED_MARTS = ("dv_account", "dv_contact", "dv_appointment", "dv_phonecall", "dv_annotation")
+
+
+def test_unresolved_practitioners_take_the_fallback_owner_by_default(
+    built: dict[str, Any],
+) -> None:
+    rows = query(
+        built,
+        "select outcome, hold_reason, fallback_owner_systemuser_id "
+        "from main.practitioner_discrepancies",
+    )
+    assert len(rows) == 4
+    assert all(r[0] == "fallback owner" and r[1] is None and r[2] for r in rows), rows
+    [(held_rows,)] = query(
+        built, "select count(*) from main.quarantine_coreplus where reasons like '%held back%'"
+    )
+    assert held_rows == 0
+
+
+def test_hold_policy_quarantines_the_records_of_unresolved_practitioners(
+    held: dict[str, Any],
+) -> None:
+    assert held["result"].success, held["result"].exception
+    unresolved = {
+        practitioner_id: reason
+        for practitioner_id, outcome, reason in query(
+            held,
+            "select p.practitioner_id, d.outcome, d.hold_reason "
+            "from main.practitioner_discrepancies d "
+            "join main.int_coreplus__practitioners_resolved p using (practitioner_id)",
+        )
+        if outcome == "held back"
+    }
+    assert len(unresolved) == 4
+    assert all(reason.endswith(HELD) for reason in unresolved.values())
+    assert "practitioner 'Mei Chen' has no Dataverse user" + HELD in unresolved.values()
+    reasons = {
+        (r[0], r[1]): r[2]
+        for r in query(
+            held, "select source_object, source_id, reasons from main.quarantine_coreplus"
+        )
+    }
+    data = held["data"]
+    loaded = {
+        key for mart in SHARED_MARTS for (key,) in query(held, f"select mig_sourcekey from {mart}")
+    }
+    owned = [
+        ("clients", "client", client["clientId"], client.get("practitionerId"))
+        for client in data["clients"]
+    ] + [
+        ("appointments", "appointment", a["appointmentId"], a["practitioner"]["practitionerId"])
+        for a in data["appointments"]
+    ]
+    checked = 0
+    for source_object, object_name, source_id, practitioner in owned:
+        reason = unresolved.get((practitioner or "").lower())
+        if reason is None:
+            continue
+        checked += 1
+        assert reason in reasons[(source_object, source_id.lower())], (source_object, source_id)
+        assert f"coreplus:{object_name}:{source_id.lower()}" not in loaded
+    assert checked > 0
+    # their children follow the quarantine cascade: no note of a held client is loaded
+    [(orphans,)] = query(
+        held,
+        "select count(*) from main.int_coreplus__notes_resolved n "
+        "join main.int_coreplus__clients_resolved c using (client_id) "
+        "join main.dv_annotation a on a.mig_sourcekey = 'coreplus:note:' || n.note_id "
+        "where c.is_quarantined",
+    )
+    assert orphans == 0
+    [(invoices_of_held,)] = query(
+        held,
+        "select count(*) from main.int_coreplus__invoices_resolved i "
+        "join main.int_coreplus__practitioners_resolved p using (practitioner_id) "
+        "where p.is_held_back and not i.is_quarantined",
+    )
+    assert invoices_of_held == 0
+    # practitioner contacts (no owner in CorePlus) stay loaded, on the fallback owner
+    [(role_contacts,)] = query(
+        held, "select count(*) from main.dv_contact where mig_practitionerrole = 'Practitioner'"
+    )
+    assert role_contacts == 4
+    for mart in SHARED_MARTS:
+        assert not query(held, f"select 1 from main.{mart} where ownerid is null"), mart
+
+
+def test_hold_policy_keeps_the_reconciliation_balanced(held: dict[str, Any]) -> None:
+    rows = query(held, "select * from main.reconciliation_coreplus")
+    for name, source, mart, merged, quarantined in rows:
+        assert source == mart + merged + quarantined, name
+    by_object = {r[0]: r[1:] for r in rows}
+    [(clients_held,)] = query(
+        held,
+        "select count(*) from main.quarantine_coreplus "
+        "where source_object = 'clients' and reasons like '%held back%'",
+    )
+    assert clients_held > 0
+    assert by_object["clients"][0] == len(held["data"]["clients"])
+    assert by_object["clients"][3] >= clients_held
 
 
 def test_practitioners_resolve_to_users_or_contacts(built: dict[str, Any]) -> None:

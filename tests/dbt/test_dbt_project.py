@@ -223,6 +223,8 @@ def test_owners_fall_back_and_are_reported(build: Build) -> None:
         "erin": "no_dataverse_user",
         "zed": "not_in_users_csv",
     }
+    outcomes = dict(query(build, "select source_user_name, outcome from owner_discrepancies"))
+    assert set(outcomes.values()) == {"fallback owner"}
     owners = dict(query(build, "select mig_sourcekey, ownerid from dv_account"))
     assert owners["opencrm:company:100"] == raw_fixture.ALICE_ID
     assert owners["opencrm:company:106"] == raw_fixture.FALLBACK_OWNER_ID
@@ -289,6 +291,115 @@ def test_manifest_carries_the_dataverse_contract(build: Build) -> None:
             roots.append(mart)
     assert roots == ["dv_account"]
     assert any(e["name"] == "dataverse_loader" for e in manifest["exposures"].values())
+
+
+HELD = " (held back: unresolved_owner_policy=hold)"
+# Every record whose owner cannot be resolved, and why (raw_fixture's users), under
+# unresolved_owner_policy=hold; activity 401 is regarding company 102, held with it.
+HELD_RECORDS = {
+    ("companies", "102"): "owner 'bob' matches a disabled Dataverse user" + HELD,
+    ("companies", "103"): "owner 'carol' has no Dataverse user" + HELD,
+    ("companies", "106"): "owner 'zed' is not in Users.csv" + HELD,
+    ("contacts", "202"): "owner 'bob' matches a disabled Dataverse user" + HELD,
+    ("contacts", "204"): "owner 'dave' is inactive in OpenCRM" + HELD,
+    ("contacts", "205"): "owner 'erin' has no email in Users.csv" + HELD,
+    ("opportunities", "302"): "owner 'bob' matches a disabled Dataverse user" + HELD,
+    ("activities", "401"): "related record is quarantined",
+    ("activities", "402"): "owner 'bob' matches a disabled Dataverse user" + HELD,
+    ("notes", "4"): "owner 'bob' matches a disabled Dataverse user" + HELD,
+}
+SOURCE_KEY_OBJECT = {
+    "companies": "company",
+    "contacts": "contact",
+    "opportunities": "opportunity",
+    "activities": "activity",
+    "notes": "note",
+}
+
+
+@pytest.fixture(scope="module")
+def held(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Build]:
+    """The same raw data built with unresolved_owner_policy=hold."""
+    work = tmp_path_factory.mktemp("dbt_build_hold")
+    warehouse = work / "migration.duckdb"
+    raw_fixture.build_raw_database(warehouse)
+    previous = os.environ.get("MIGRATE_DUCKDB")
+    result = run_dbt(["build", "--vars", "{unresolved_owner_policy: hold}"], warehouse, work)
+    yield Build(result=result, warehouse=warehouse, target=work / "target")
+    if previous is None:
+        os.environ.pop("MIGRATE_DUCKDB", None)
+    else:
+        os.environ["MIGRATE_DUCKDB"] = previous
+
+
+def test_hold_policy_quarantines_records_of_unresolved_owners(held: Build) -> None:
+    assert held.result.success, held.result.exception
+    statuses = {r.node.name: str(r.status) for r in held.result.result}
+    assert not [name for name, status in statuses.items() if status in ("error", "fail")]
+    assert {name for name, status in statuses.items() if status == "warn"} == {
+        "assert_opencrm_stages_are_mapped",
+        "assert_opencrm_stage_map_is_confirmed",
+    }
+    reasons = {
+        (row[0], row[1]): row[2]
+        for row in query(held, "select source_object, source_id, reasons from quarantine_opencrm")
+    }
+    for key, reason in HELD_RECORDS.items():
+        assert reasons.get(key) == reason, key
+    # the rows quarantined for other reasons still are, with the same reasons
+    assert reasons[("companies", "104")] == "company name is blank"
+    assert reasons[("opportunities", "301")] == "sales stage not in stage map: Pending Review"
+    # each held user is listed once, with how many records it owns
+    assert reasons[("users", "2")] == (
+        "owner 'bob' matches a disabled Dataverse user" + HELD + ": 5 record(s) held back"
+    )
+    assert {key[1] for key in reasons if key[0] == "users"} == {"2", "3", "4", "5"}
+    # none of them is in a mart, and no mart row is left without an owner
+    loaded = {key for mart in MARTS for (key,) in query(held, f"select mig_sourcekey from {mart}")}
+    for source_object, source_id in HELD_RECORDS:
+        assert f"opencrm:{SOURCE_KEY_OBJECT[source_object]}:{source_id}" not in loaded
+    for mart in MARTS:
+        assert not query(held, f"select 1 from {mart} where ownerid is null"), mart
+    assert one(
+        held, "select ownerid from dv_account where mig_sourcekey = 'opencrm:company:100'"
+    ) == (raw_fixture.ALICE_ID,)
+    # held records are not merged: company 102 (a duplicate of 100) is quarantined instead
+    assert query(held, "select company_id from int_opencrm__merged_companies") == [(101,)]
+
+
+def test_hold_policy_keeps_the_reconciliation_balanced(held: Build) -> None:
+    rows = query(
+        held,
+        "select source_object, source_rows, mart_rows, merged_rows, quarantined_rows "
+        "from main.reconciliation_opencrm",
+    )
+    by_object = {row[0]: row[1:] for row in rows}
+    for table, (_file, _columns, source_rows) in raw_fixture.FILES.items():
+        source, mart, merged, quarantined = by_object[table]
+        assert source == len(source_rows)
+        assert source == mart + merged + quarantined, table
+    [(in_quarantine,)] = query(
+        held, "select count(*) from quarantine_opencrm where source_object = 'companies'"
+    )
+    assert by_object["companies"] == (7, 1, 1, in_quarantine)
+    # users: alice owns her records; the four unresolved Users.csv users are held, not merged
+    assert by_object["users"] == (5, 1, 0, 4)
+
+
+def test_hold_policy_is_shown_in_the_owner_discrepancies(held: Build) -> None:
+    rows = query(
+        held,
+        "select source_user_name, reason, outcome, fallback_owner_systemuserid "
+        "from owner_discrepancies",
+    )
+    assert {row[0]: row[1] for row in rows} == {
+        "bob": "dataverse_user_disabled",
+        "carol": "no_dataverse_user",
+        "dave": "opencrm_user_inactive",
+        "erin": "no_dataverse_user",
+        "zed": "not_in_users_csv",
+    }
+    assert {(row[2], row[3]) for row in rows} == {("held back", None)}
 
 
 def test_build_fails_when_the_fallback_owner_is_not_a_dataverse_user(

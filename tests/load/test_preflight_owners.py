@@ -141,7 +141,24 @@ def test_records_without_any_owner_are_reported(client: DataverseClient, tmp_pat
         report = owner_report(con, client)
     assert report is not None
     assert "17 records have no owner" in (report.fallback_problem or "")
-    assert {d.outcome for d in report.discrepancies} == {"held back (no owner)"}
+    assert {d.outcome for d in report.discrepancies} == {"no owner: the fallback is missing"}
+
+
+def test_records_held_back_by_policy_need_no_fallback(
+    client: DataverseClient, tmp_path: Path
+) -> None:
+    path = _warehouse(tmp_path / "w.duckdb", "nobody@contoso.example", None)
+    with duckdb.connect(str(path)) as con:
+        con.execute(
+            "alter table int_opencrm__owners_resolved add column is_held_back boolean default true"
+        )
+    with duckdb.connect(str(path), read_only=True) as con:
+        report = owner_report(con, client)
+    assert report is not None
+    assert report.fallback_problem is None
+    assert {d.outcome for d in report.discrepancies} == {
+        "held back (quarantined: unresolved_owner_policy=hold)"
+    }
 
 
 def test_a_quote_in_a_name_neither_breaks_nor_widens_the_filter(client: DataverseClient) -> None:

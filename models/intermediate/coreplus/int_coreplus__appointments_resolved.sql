@@ -7,8 +7,10 @@
     In Person, Home Visit -> appointment). State: the status through
     seeds/coreplus_appointment_status_map.csv. Regarding and attendee: the
     (first) client's contact. Owner: the practitioner's Dataverse user, else
-    the fallback owner. Quarantined: client missing, deleted or quarantined;
-    unknown appointment type or unmapped category; unmapped status; no start.
+    the fallback owner (or, under unresolved_owner_policy=hold, quarantined).
+    Quarantined: client missing, deleted or quarantined; unknown appointment
+    type or unmapped category; unmapped status; no start; an unresolved
+    practitioner under the hold policy.
 -#}
 
 with
@@ -75,6 +77,8 @@ joined as (
         status_map.statecode,
         status_map.statuscode,
         practitioners.owner_systemuser_id,
+        {{ coreplus_owner_hold_reason('appointments.practitioner_id', 'practitioners') }}
+            as owner_hold_reason,
         cast(date_diff('minute', appointments.starts_at, appointments.ends_at) as integer)
             as duration_minutes
 
@@ -120,7 +124,8 @@ validated as (
                     when joined.dataverse_table is not null and joined.statecode is null
                         then 'status not mapped: ' || coalesce(joined.status, '')
                 end,
-                case when joined.starts_at is null then 'start time unparseable' end
+                case when joined.starts_at is null then 'start time unparseable' end,
+                joined.owner_hold_reason
             ),
             ''
         ) as quarantine_reasons

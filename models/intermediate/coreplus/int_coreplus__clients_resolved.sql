@@ -7,8 +7,10 @@
     it names a business - not blank, not a placeholder (Private, Self, N/A,
     none, -) and not the client's own name. Spellings of one business
     (Pty Ltd, Pty. Ltd., P/L, Pty Limited, any case) share one account.
-    Quarantined: clients deleted in CorePlus, and clients with no first or
-    last name (Dataverse needs a last name, CorePlus requires both).
+    Quarantined: clients deleted in CorePlus, clients with no first or
+    last name (Dataverse needs a last name, CorePlus requires both), and -
+    under unresolved_owner_policy=hold - clients whose practitioner has no
+    enabled Dataverse user (their appointments, invoices and notes follow).
 -#}
 
 with
@@ -102,7 +104,8 @@ validated as (
             end,
             case when split.first_name is null then 'first name is blank' end,
             case when split.last_name is null then 'last name is blank' end,
-            case when split.created_at is null then 'dateCreated unparseable' end
+            case when split.created_at is null then 'dateCreated unparseable' end,
+            {{ coreplus_owner_hold_reason('split.practitioner_id', 'practitioners') }}
         ) as reasons_text,
         practitioners.owner_systemuser_id
 

@@ -2,7 +2,9 @@
     CorePlus people as dv_contact rows (the shared mart selects this model
     when var migration_source is coreplus): every loaded client, and every
     practitioner without an enabled Dataverse user (a contact with the
-    practitioner role and specialty). Columns match dv_contact's contract.
+    practitioner role and specialty, owned by the fallback owner under either
+    unresolved_owner_policy: it has no owner in CorePlus, like the
+    organisation and referrer accounts). Columns match dv_contact's contract.
 -#}
 
 with
@@ -105,7 +107,7 @@ practitioner_contacts as (
         {{ source_key('coreplus', 'practitioner', 'practitioners.practitioner_id') }}
             as mig_sourcekey,
         cast(null as varchar) as parentcustomerid_account,
-        practitioners.owner_systemuser_id as ownerid,
+        (select fallback.owner_systemuser_id from fallback) as ownerid,
         cast(null as varchar) as mig_clientgroupid,
 
         ---------- strings

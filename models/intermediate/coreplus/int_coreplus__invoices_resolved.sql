@@ -1,8 +1,9 @@
 {#-
     One row per CorePlus invoice, with what was paid (payments rolled up onto
     their invoice) and a status: Paid, Part paid or Unpaid. Quarantined:
-    invoices of a client that is missing, deleted or quarantined, and
-    invoices with no number.
+    invoices of a client that is missing, deleted or quarantined, invoices
+    with no number, and (unresolved_owner_policy=hold) invoices whose
+    practitioner has no enabled Dataverse user. Lines follow their invoice.
 -#}
 
 with
@@ -60,7 +61,8 @@ joined as (
                     when clients.client_id is null then 'client not found'
                     when clients.is_quarantined then 'client is quarantined'
                 end,
-                case when invoices.invoice_number is null then 'invoice number is blank' end
+                case when invoices.invoice_number is null then 'invoice number is blank' end,
+                {{ coreplus_owner_hold_reason('invoices.practitioner_id', 'practitioners') }}
             ),
             ''
         ) as quarantine_reasons

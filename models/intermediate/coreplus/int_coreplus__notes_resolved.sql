@@ -1,7 +1,9 @@
 {#-
     One row per client note (draft or final): an annotation on the client's
     contact, with the draft flag. Quarantined: a client that is missing,
-    deleted or quarantined, or a note with neither subject nor body.
+    deleted or quarantined, a note with neither subject nor body, or (var
+    unresolved_owner_policy=hold) a note whose practitioner has no enabled
+    Dataverse user.
 -#}
 
 with
@@ -40,7 +42,8 @@ joined as (
                 case
                     when notes.subject is null and notes.body is null
                         then 'note has neither subject nor body'
-                end
+                end,
+                {{ coreplus_owner_hold_reason('notes.practitioner_id', 'practitioners') }}
             ),
             ''
         ) as quarantine_reasons

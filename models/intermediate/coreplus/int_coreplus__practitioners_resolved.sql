@@ -2,8 +2,11 @@
     One row per CorePlus practitioner: the Dataverse user it resolves to by
     email (enabled users only), or - when there is none - a Contact with the
     practitioner role and specialty. Every practitioner's records are owned by
-    its user, else by the fallback owner (var fallback_owner_email); the
-    reason is listed in practitioner_discrepancies.
+    its user; a practitioner without one is unresolved (discrepancy, listed in
+    practitioner_discrepancies) and var unresolved_owner_policy decides: its
+    records go to the fallback owner (var fallback_owner_email; 'fallback',
+    the default) or are held back ('hold': owner_systemuser_id is null and
+    hold_reason is the quarantine reason its records get).
 -#}
 
 with
@@ -72,11 +75,50 @@ resolved as (
                 when not matched.matched_user_is_disabled
                     then matched.matched_systemuser_id
             end,
-            (select fallback.systemuser_id from fallback)
+            case
+                when '{{ unresolved_owner_policy() }}' = 'fallback'
+                    then (select fallback.systemuser_id from fallback)
+            end
         ) as owner_systemuser_id
 
     from matched
 
+),
+
+final as (
+
+    select
+
+        resolved.*,
+        resolved.discrepancy is not null
+        and '{{ unresolved_owner_policy() }}' = 'hold' as is_held_back,
+        case
+            when resolved.discrepancy is null then 'own user'
+            when '{{ unresolved_owner_policy() }}' = 'hold' then 'held back'
+            else 'fallback owner'
+        end as outcome,
+        case
+            when
+                resolved.discrepancy is not null
+                and '{{ unresolved_owner_policy() }}' = 'hold'
+                then 'practitioner '''
+                    || coalesce(
+                        nullif(concat_ws(' ', resolved.first_name, resolved.last_name), ''),
+                        resolved.practitioner_id
+                    )
+                    || ''' '
+                    || case resolved.discrepancy
+                        when 'practitioner has no email'
+                            then 'has no email, so no Dataverse user'
+                        when 'the Dataverse user with this email is disabled'
+                            then 'matches a disabled Dataverse user'
+                        else 'has no Dataverse user'
+                    end
+                    || {{ held_back_suffix() }}
+        end as hold_reason
+
+    from resolved
+
 )
 
-select * from resolved
+select * from final

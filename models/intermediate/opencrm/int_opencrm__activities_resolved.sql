@@ -11,6 +11,8 @@
     - Times: scheduledstart = Start Date; scheduledend = Due Date, else Start
       Date + Duration (Hours); a completed call's actualend is its end.
     - State: seed opencrm_activity_status_map (activity type + Status).
+    - Owner: an activity whose owner is unresolved is quarantined under
+      unresolved_owner_policy=hold (hold_reason, int_opencrm__owners_resolved).
 -#}
 
 with
@@ -41,6 +43,15 @@ status_map as (
         statecode,
         statuscode
     from {{ ref('opencrm_activity_status_map') }}
+
+),
+
+owners as (
+
+    select
+        user_key,
+        hold_reason
+    from {{ ref('int_opencrm__owners_resolved') }}
 
 ),
 
@@ -76,6 +87,7 @@ resolved as (
         parent_records.resolved_id as regarding_id,
         parent_records.is_quarantined as is_regarding_quarantined,
         parent_records.source_id is not null as is_regarding_found,
+        owners.hold_reason as owner_hold_reason,
         loadable_contacts.survivor_contact_id as party_contact_id,
         contact_phones.phone_number as party_phone_number,
         status_map.statecode,
@@ -98,6 +110,8 @@ resolved as (
         on activities.contact_id = loadable_contacts.contact_id
     left join contact_phones
         on loadable_contacts.survivor_contact_id = contact_phones.contact_id
+    left join owners
+        on coalesce(lower(activities.assigned_to_user_name), '') = owners.user_key
     left join status_map
         on
             activities.activity_type = status_map.activity_type
@@ -149,7 +163,8 @@ validated as (
             {{ reason_if(
                 "resolved.related_module in ('companies', 'contacts', 'opportunities') and resolved.related_to_id is not null and not resolved.is_regarding_found",
                 'related record does not exist'
-            ) }}
+            ) }},
+            resolved.owner_hold_reason
         ), '') as quarantine_reasons
     from resolved
 

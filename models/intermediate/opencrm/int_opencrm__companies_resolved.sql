@@ -2,7 +2,8 @@
     Every OpenCRM company, validated, deduplicated and with its parent
     resolved: one row per source row.
 
-    - quarantine_reasons: why the row cannot be loaded safely (null if it can).
+    - quarantine_reasons: why the row cannot be loaded safely (null if it can),
+      including an unresolved owner under unresolved_owner_policy=hold.
     - Duplicates: loadable companies sharing a normalised name
       (normalise_company_name) merge into the lowest record id, the survivor.
     - parent_company_id (Member Of) is re-pointed at its survivor; a parent
@@ -15,6 +16,15 @@ with
 companies as (
 
     select * from {{ ref('stg_opencrm__companies') }}
+
+),
+
+owners as (
+
+    select
+        user_key,
+        hold_reason
+    from {{ ref('int_opencrm__owners_resolved') }}
 
 ),
 
@@ -40,9 +50,12 @@ validated as (
             {{ too_long('companies.billing_postcode', 20, 'billing postcode') }},
             {{ too_long('companies.billing_country', 80, 'billing country') }},
             {{ too_long('companies.description', 2000, 'description') }},
-            {{ too_long('companies.sector_code', 100, 'cf_601 sector code') }}
+            {{ too_long('companies.sector_code', 100, 'cf_601 sector code') }},
+            owners.hold_reason
         ), '') as quarantine_reasons
     from companies
+    left join owners
+        on coalesce(lower(companies.assigned_to_user_name), '') = owners.user_key
 
 ),
 

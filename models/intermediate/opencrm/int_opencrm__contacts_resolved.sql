@@ -2,7 +2,8 @@
     Every OpenCRM contact, validated, with its company resolved and
     duplicates merged: one row per source row.
 
-    - quarantine_reasons: why the row cannot be loaded safely (null if it can).
+    - quarantine_reasons: why the row cannot be loaded safely (null if it can),
+      including an unresolved owner under unresolved_owner_policy=hold.
     - Company: by Company ID (re-pointed at the surviving company), else
       (blank, unknown or quarantined id) by the normalised Company Name. A
       contact whose company cannot be resolved
@@ -34,6 +35,15 @@ loadable_companies as (
         survivor_company_id
     from companies
     where not is_quarantined
+
+),
+
+owners as (
+
+    select
+        user_key,
+        hold_reason
+    from {{ ref('int_opencrm__owners_resolved') }}
 
 ),
 
@@ -82,9 +92,12 @@ validated as (
             {{ too_long('contacts.mailing_county', 50, 'mailing county') }},
             {{ too_long('contacts.mailing_postcode', 20, 'mailing postcode') }},
             {{ too_long('contacts.mailing_country', 80, 'mailing country') }},
-            {{ too_long('contacts.description', 2000, 'description') }}
+            {{ too_long('contacts.description', 2000, 'description') }},
+            owners.hold_reason
         ), '') as quarantine_reasons
     from contacts
+    left join owners
+        on coalesce(lower(contacts.assigned_to_user_name), '') = owners.user_key
 
 ),
 

@@ -5,7 +5,8 @@
     A note needs a title or content, and a parent (Related Module + Related
     To ID, re-pointed at the survivor of a merge) that is loaded: a note whose
     parent is blank, quarantined or missing is quarantined. Its owner is the
-    user in Created By.
+    user in Created By; an unresolved one quarantines the note under
+    unresolved_owner_policy=hold.
 -#}
 
 with
@@ -22,18 +23,30 @@ parent_records as (
 
 ),
 
+owners as (
+
+    select
+        user_key,
+        hold_reason
+    from {{ ref('int_opencrm__owners_resolved') }}
+
+),
+
 resolved as (
 
     select
         notes.*,
         parent_records.resolved_id as parent_id,
         parent_records.is_quarantined as is_parent_quarantined,
-        parent_records.source_id is not null as is_parent_found
+        parent_records.source_id is not null as is_parent_found,
+        owners.hold_reason as owner_hold_reason
     from notes
     left join parent_records
         on
             notes.related_module = parent_records.related_module
             and notes.related_to_id = parent_records.source_id
+    left join owners
+        on coalesce(lower(notes.created_by_user_name), '') = owners.user_key
 
 ),
 
@@ -63,7 +76,8 @@ validated as (
             {{ reason_if(
                 "resolved.related_module in ('companies', 'contacts', 'opportunities') and resolved.related_to_id is not null and not resolved.is_parent_found",
                 'related record does not exist'
-            ) }}
+            ) }},
+            resolved.owner_hold_reason
         ), '') as quarantine_reasons
     from resolved
 

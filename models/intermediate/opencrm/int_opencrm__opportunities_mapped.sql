@@ -4,7 +4,9 @@
     source row.
 
     - A deal whose stage is not in the stage map is quarantined (the test
-      assert_opencrm_stages_are_mapped warns with the missing stages).
+      assert_opencrm_stages_are_mapped warns with the missing stages), and
+      so is a deal whose owner is unresolved under
+      unresolved_owner_policy=hold.
     - closeprobability: the deal's own Probability, rounded to an integer,
       else the stage's default; a probability outside 0-100 is replaced by
       the stage default and logged.
@@ -56,6 +58,15 @@ contacts as (
 
 ),
 
+owners as (
+
+    select
+        user_key,
+        hold_reason
+    from {{ ref('int_opencrm__owners_resolved') }}
+
+),
+
 stage_mapped as (
 
     select
@@ -104,9 +115,12 @@ validated as (
             {{ too_long('stage_mapped.opportunity_name', 300, 'opportunity name') }},
             {{ too_long('stage_mapped.description', 2000, 'description') }},
             {{ too_long('stage_mapped.sales_stage', 100, 'sales stage') }},
-            {{ too_long('stage_mapped.competitor', 100, 'cf_801 competitor') }}
+            {{ too_long('stage_mapped.competitor', 100, 'cf_801 competitor') }},
+            owners.hold_reason
         ), '') as quarantine_reasons
     from stage_mapped
+    left join owners
+        on coalesce(lower(stage_mapped.assigned_to_user_name), '') = owners.user_key
 
 ),
 

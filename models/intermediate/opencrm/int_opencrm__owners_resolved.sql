@@ -6,8 +6,12 @@
     Match: user name -> Users.csv email -> raw_dataverse.systemusers by
     lower(internalemailaddress). A user who is not in Users.csv, has no email
     or no Dataverse user, whose Dataverse user is disabled, or who is inactive
-    in OpenCRM gets the fallback owner (var fallback_owner_email) and a
-    discrepancy reason: records are never orphaned to a disabled user.
+    in OpenCRM is unresolved (is_fallback, with a discrepancy reason) and,
+    by var unresolved_owner_policy, either gets the fallback owner (var
+    fallback_owner_email; 'fallback', the default) or has its records held
+    back ('hold': hold_reason is the quarantine reason every record it owns
+    gets; owner_systemuser_id is null). Records are never orphaned to a
+    disabled user.
 -#}
 
 with
@@ -168,11 +172,48 @@ owners_resolved as (
         matched_to_dataverse.discrepancy_reason,
         matched_to_dataverse.records_affected,
         matched_to_dataverse.discrepancy_reason is not null as is_fallback,
+        matched_to_dataverse.discrepancy_reason is not null
+        and '{{ unresolved_owner_policy() }}' = 'hold' as is_held_back,
+        case
+            when matched_to_dataverse.discrepancy_reason is null then 'own user'
+            when '{{ unresolved_owner_policy() }}' = 'hold' then 'held back'
+            else 'fallback owner'
+        end as outcome,
         case
             when matched_to_dataverse.discrepancy_reason is null
                 then matched_to_dataverse.matched_systemuser_id
-            else (select fallback_owner.systemuser_id from fallback_owner)
-        end as owner_systemuser_id
+            when '{{ unresolved_owner_policy() }}' = 'fallback'
+                then (select fallback_owner.systemuser_id from fallback_owner)
+        end as owner_systemuser_id,
+        case
+            when '{{ unresolved_owner_policy() }}' = 'hold'
+                then
+                    case
+                        when matched_to_dataverse.user_key = ''
+                            then 'owner is blank'
+                        else 'owner ''' || matched_to_dataverse.user_name || ''' '
+                    end
+                    || case matched_to_dataverse.discrepancy_reason
+                        when 'not_in_users_csv'
+                            then
+                                case
+                                    when matched_to_dataverse.user_key != ''
+                                        then 'is not in Users.csv'
+                                    else ''
+                                end
+                        when 'no_dataverse_user'
+                            then
+                                case
+                                    when matched_to_dataverse.email_address is null
+                                        then 'has no email in Users.csv'
+                                    else 'has no Dataverse user'
+                                end
+                        when 'dataverse_user_disabled'
+                            then 'matches a disabled Dataverse user'
+                        when 'opencrm_user_inactive' then 'is inactive in OpenCRM'
+                    end
+                    || {{ held_back_suffix() }}
+        end as hold_reason
     from matched_to_dataverse
 
 )

@@ -1,6 +1,8 @@
 {#- One row per OpenCRM source row that cannot be loaded safely, with every
     reason it was held back ('; '-joined). Fix the source or the mapping and
-    rebuild: the row then flows to its mart. -#}
+    rebuild: the row then flows to its mart. Under
+    unresolved_owner_policy=hold, every Users.csv user whose records are held
+    back is listed too (users are never loaded; their records are). -#}
 
 with
 
@@ -36,6 +38,21 @@ notes as (
 
     select * from {{ ref('int_opencrm__notes_resolved') }}
     where is_quarantined
+
+),
+
+held_users as (
+
+    select
+        users.user_id_raw,
+        users.source_file,
+        users.source_row,
+        owners.hold_reason,
+        owners.records_affected
+    from {{ ref('stg_opencrm__users') }} as users
+    inner join {{ ref('int_opencrm__owners_resolved') }} as owners
+        on coalesce(lower(users.user_name), '') = owners.user_key
+    where owners.is_held_back
 
 ),
 
@@ -88,6 +105,16 @@ quarantined as (
         source_row,
         quarantine_reasons as reasons
     from notes
+
+    union all
+
+    select
+        'users' as source_object,
+        user_id_raw as source_id,
+        source_file,
+        source_row,
+        hold_reason || ': ' || records_affected || ' record(s) held back' as reasons
+    from held_users
 
 )
 

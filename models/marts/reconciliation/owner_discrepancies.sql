@@ -1,7 +1,8 @@
 {#- Every OpenCRM user whose records cannot go to their own enabled Dataverse
-    user, why, and how many records fall back to the fallback owner
-    (var fallback_owner_email). Review before loading: provision the user in
-    Dataverse (and re-extract raw_dataverse) or accept the fallback. -#}
+    user, why, how many records it owns and what happens to them (outcome):
+    'fallback owner' (var fallback_owner_email) or 'held back' (quarantined,
+    var unresolved_owner_policy=hold). Review before loading: provision the
+    user in Dataverse (and re-extract raw_dataverse), or accept the outcome. -#}
 
 with
 
@@ -20,6 +21,8 @@ discrepancies as (
         email_address,
         discrepancy_reason as reason,
         records_affected,
+        outcome,
+        hold_reason,
         '{{ var("fallback_owner_email") }}' as fallback_owner_email,
         owner_systemuser_id as fallback_owner_systemuserid
     from owners

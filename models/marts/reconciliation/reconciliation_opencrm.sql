@@ -5,7 +5,9 @@
 
     users: mart_rows are users whose records go to their own enabled
     Dataverse user; merged_rows are users whose records go to the fallback
-    owner instead (see owner_discrepancies). Users are not loaded.
+    owner instead, quarantined_rows users whose records are held back
+    (unresolved_owner_policy=hold; see owner_discrepancies). Users are not
+    loaded.
 -#}
 
 with
@@ -107,8 +109,8 @@ users_counted as (
     select
         count(*) as source_rows,
         count_if(not owners.is_fallback) as mart_rows,
-        count_if(owners.is_fallback) as merged_rows,
-        0 as quarantined_rows
+        count_if(owners.is_fallback and not owners.is_held_back) as merged_rows,
+        count_if(owners.is_held_back) as quarantined_rows
     from users
     left join owners
         on coalesce(lower(users.user_name), '') = owners.user_key
