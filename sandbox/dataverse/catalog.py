@@ -189,6 +189,65 @@ def _integer_converter(edm_type: str, bounds: tuple[int, int]) -> Converter:
     return convert
 
 
+# Dataverse's errors for a number outside the column's MinValue/MaxValue (the data service error
+# codes of Microsoft Learn, `includes/data-service-error-codes.md`): IntegerValueOutOfRange,
+# DecimalValueOutOfRange and, for money, MoneySizeExceeded. No code specific to Double columns is
+# listed; DecimalValueOutOfRange is used for them.
+INTEGER_OUT_OF_RANGE = (
+    "0x8004432F",
+    "A validation error occurred. An integer provided is outside of the allowed values for this "
+    "attribute.",
+)
+DECIMAL_OUT_OF_RANGE = (
+    "0x80044330",
+    "A validation error occurred. A decimal value provided is outside of the allowed values for "
+    "this attribute.",
+)
+MONEY_OUT_OF_RANGE = (
+    "0x80040317",
+    "Supplied value exceeded the MIN/MAX value of Money Type field.",
+)
+_RANGE_ERRORS = {
+    "Integer": INTEGER_OUT_OF_RANGE,
+    "BigInt": INTEGER_OUT_OF_RANGE,
+    "Decimal": DECIMAL_OUT_OF_RANGE,
+    "Double": DECIMAL_OUT_OF_RANGE,
+    "Money": MONEY_OUT_OF_RANGE,
+}
+# What the type itself accepts: a MinValue/MaxValue at (or beyond) these needs no extra check.
+_TYPE_LIMITS: dict[str, tuple[float, float]] = {
+    "Integer": (_INT32[0], _INT32[1]),
+    "BigInt": (-(2**63), 2**63 - 1),
+}
+
+
+def _bound(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return value
+
+
+def _ranged(kind: str, raw: dict[str, Any], convert: Converter) -> Converter:
+    """`convert`, then the column's MinValue/MaxValue (when the metadata narrows the type)."""
+    low, high = _bound(raw.get("MinValue")), _bound(raw.get("MaxValue"))
+    type_low, type_high = _TYPE_LIMITS.get(kind, (float("-inf"), float("inf")))
+    if low is not None and low <= type_low:
+        low = None
+    if high is not None and high >= type_high:
+        high = None
+    if low is None and high is None:
+        return convert
+    code, message = _RANGE_ERRORS[kind]
+
+    def checked(value: Any) -> Any:
+        number = convert(value)
+        if (low is not None and number < low) or (high is not None and number > high):
+            raise ValueRejected(400, code, message)
+        return number
+
+    return checked
+
+
 def _number_converter(edm_type: str) -> Converter:
     def convert(value: Any) -> Any:
         if isinstance(value, bool):
@@ -423,13 +482,13 @@ def _converter_for(entity: str, raw: dict[str, Any], options: dict[int, str]) ->
         max_length = raw.get("MaxLength")
         return _string_converter(entity, name, max_length if isinstance(max_length, int) else None)
     if kind == "Integer":
-        return _integer_converter("Edm.Int32", _INT32)
+        return _ranged(kind, raw, _integer_converter("Edm.Int32", _INT32))
     if kind == "BigInt":
-        return _integer_converter("Edm.Int64", (-(2**63), 2**63 - 1))
+        return _ranged(kind, raw, _integer_converter("Edm.Int64", (-(2**63), 2**63 - 1)))
     if kind in ("Decimal", "Money"):
-        return _number_converter("Edm.Decimal")
+        return _ranged(kind, raw, _number_converter("Edm.Decimal"))
     if kind == "Double":
-        return _number_converter("Edm.Double")
+        return _ranged(kind, raw, _number_converter("Edm.Double"))
     if kind == "Boolean":
         return _boolean_converter
     if kind == "DateTime":
@@ -710,9 +769,8 @@ def attribute_json(table: TableMeta, attribute: AttributeMeta) -> dict[str, Any]
         body["DateTimeBehavior"] = {"Value": raw["DateTimeBehavior"]}
     if attribute.is_lookup:
         body["Targets"] = list(attribute.targets)
-    option_set = _option_set_json(attribute)
-    if option_set is not None:
-        body["OptionSet"] = option_set
+    # OptionSet and GlobalOptionSet are navigation properties: only `$expand` on a cast to the
+    # attribute type returns them (see option_set_json).
     return body
 
 
@@ -723,39 +781,67 @@ def _attribute_type_name(kind: str) -> str:
     }.get(kind, f"{kind}Type")
 
 
-def _option_set_json(attribute: AttributeMeta) -> dict[str, Any] | None:
+# Attribute types whose metadata derives from EnumAttributeMetadata (or is Boolean): the ones with
+# the OptionSet and GlobalOptionSet navigation properties.
+OPTION_SET_TYPES = frozenset({"Picklist", "State", "Status", "Boolean", "MultiSelectPicklist"})
+
+
+def _option_json(value: int, text: str) -> dict[str, Any]:
+    return {
+        "Value": value,
+        "Color": None,
+        "IsManaged": True,
+        "ExternalValue": None,
+        "ParentValues": [],
+        "MetadataId": None,
+        "HasChanged": None,
+        "Label": label(text),
+        "Description": label(None),
+    }
+
+
+def option_set_json(table: TableMeta, attribute: AttributeMeta) -> dict[str, Any] | None:
+    """The attribute's local option set as `$expand=OptionSet` returns it (query-metadata-web-api:
+    no `@odata.type` on the set, which is the declared type; StateOptionMetadata and
+    StatusOptionMetadata items carry theirs), or None for a column without options."""
     kind = attribute.attribute_type
-    option_set = attribute.raw.get("OptionSet")
-    if kind == "Boolean":
-        true_label = attribute.options.get(1, "Yes")
-        false_label = attribute.options.get(0, "No")
-        return {
-            "@odata.type": "#Microsoft.Dynamics.CRM.BooleanOptionSetMetadata",
-            "OptionSetType": "Boolean",
-            "IsGlobal": False,
-            "TrueOption": {"Value": 1, "Label": label(true_label)},
-            "FalseOption": {"Value": 0, "Label": label(false_label)},
-        }
-    if kind not in PICKLIST_TYPES and kind != "MultiSelectPicklist":
+    if kind not in OPTION_SET_TYPES:
         return None
+    raw_set = attribute.raw.get("OptionSet") or {}
+    custom = bool(attribute.raw.get("IsCustomAttribute", False))
+    body: dict[str, Any] = {
+        "MetadataId": stable_metadata_id(table.logical_name, attribute.logical_name, "optionset"),
+        "HasChanged": None,
+        "IsCustomOptionSet": custom,
+        "IsGlobal": bool(raw_set.get("IsGlobal", False)),
+        "IsManaged": not custom,
+        "Name": raw_set.get("Name") or f"{table.logical_name}_{attribute.logical_name}",
+        "ExternalTypeName": None,
+        "OptionSetType": "Picklist" if kind == "MultiSelectPicklist" else kind,
+        "IntroducedVersion": "1.0.0.0" if custom else "5.0.0.0",
+        "Description": label(None),
+        "DisplayName": label(label_text(attribute.raw.get("DisplayName"))),
+        "IsCustomizable": {
+            "Value": True,
+            "CanBeChanged": custom,
+            "ManagedPropertyLogicalName": "iscustomizable",
+        },
+    }
+    if kind == "Boolean":
+        body["TrueOption"] = _option_json(1, attribute.options.get(1, "Yes"))
+        body["FalseOption"] = _option_json(0, attribute.options.get(0, "No"))
+        return body
     options = []
     for value, text in attribute.options.items():
-        option: dict[str, Any] = {"Value": value, "Label": label(text), "Color": None}
+        option = _option_json(value, text)
         if kind == "State":
-            option["@odata.type"] = "#Microsoft.Dynamics.CRM.StateOptionMetadata"
+            option = {"@odata.type": "#Microsoft.Dynamics.CRM.StateOptionMetadata", **option}
             option["DefaultStatus"] = attribute.default_status.get(value)
             option["InvariantName"] = text.replace(" ", "")
         elif kind == "Status":
-            option["@odata.type"] = "#Microsoft.Dynamics.CRM.StatusOptionMetadata"
+            option = {"@odata.type": "#Microsoft.Dynamics.CRM.StatusOptionMetadata", **option}
             option["State"] = attribute.option_state.get(value)
+            option["TransitionData"] = None
         options.append(option)
-    odata_type = {"State": "StateOptionSetMetadata", "Status": "StatusOptionSetMetadata"}.get(
-        kind, "OptionSetMetadata"
-    )
-    return {
-        "@odata.type": f"#Microsoft.Dynamics.CRM.{odata_type}",
-        "Name": (option_set or {}).get("Name") or f"{attribute.raw.get('EntityLogicalName', '')}",
-        "IsGlobal": bool((option_set or {}).get("IsGlobal", False)),
-        "OptionSetType": "Picklist" if kind == "MultiSelectPicklist" else kind,
-        "Options": options,
-    }
+    body["Options"] = options
+    return body

@@ -13,11 +13,14 @@ import re
 import time
 import uuid
 from typing import Any
+from xml.etree import ElementTree
 from xml.sax.saxutils import escape
 
 from . import errors, odata_query
 from .catalog import (
+    ATTRIBUTE_ODATA_TYPES,
     ODATA_TYPE_TO_ATTRIBUTE_TYPE,
+    OPTION_SET_TYPES,
     KeyMeta,
     TableMeta,
     add_many_to_one,
@@ -27,10 +30,12 @@ from .catalog import (
     build_table,
     entity_definition_json,
     label_text,
+    option_set_json,
     refresh_columns,
 )
 from .errors import ApiError
-from .records import RecordEngine, column_value, key_index_value
+from .records import RecordEngine, column_value, key_index_value, utc_now_text
+from .solutions import SOLUTION_HEADER, SOLUTION_PARAMETER, component_solution
 from .store import DuplicateKey
 from .webapi import ApiRequest, ApiResponse, json_response, no_content, parse_json_body
 
@@ -57,6 +62,13 @@ CUSTOM_TABLE_MESSAGES = [
     "UpsertMultiple",
 ]
 DEFAULT_MAX_LENGTH = {"String": 100, "Memo": 2000}
+# Casts accepted after `Attributes` (ATTRIBUTE_ODATA_TYPES values) and those with option sets.
+_CAST_TYPES = frozenset(ATTRIBUTE_ODATA_TYPES.values())
+_OPTION_SET_CASTS = frozenset(ATTRIBUTE_ODATA_TYPES[kind] for kind in OPTION_SET_TYPES)
+
+
+def _cast_type(attribute: Any) -> str:
+    return ATTRIBUTE_ODATA_TYPES.get(attribute.attribute_type, "AttributeMetadata")
 
 
 def _system_attributes(entity: str, primary_id: str, schema: str) -> list[dict[str, Any]]:
@@ -318,8 +330,10 @@ class MetadataApi:
         assert head is not None
         name, key = head.group("name"), head.group("key")
         method = request.method
-        if name in ("PublishXml", "PublishAllXml") and method == "POST":
-            return no_content()
+        if name == "PublishXml" and method == "POST":
+            return self._publish_xml(request)
+        if name == "PublishAllXml" and method == "POST":
+            return self._publish_all(request)
         if name == "$metadata" and method == "GET":
             return self._csdl()
         if name == "CreateEntities" and method == "POST":
@@ -456,37 +470,159 @@ class MetadataApi:
     def _attributes_route(
         self, request: ApiRequest, table: TableMeta, key: str | None, rest: list[str]
     ) -> ApiResponse:
+        """`Attributes[(key)][/Microsoft.Dynamics.CRM.<Type>AttributeMetadata[/OptionSet]]`.
+
+        As query-metadata-web-api describes: type-specific navigation properties (OptionSet,
+        GlobalOptionSet) are only reachable through a cast, and only with `$expand` (or as a path
+        segment after the cast); `$select` never drops what `$expand` asks for.
+        """
         method = request.method
+        cast, navigation = self._attribute_path(rest)
         if key is None:
+            if navigation is not None:
+                raise errors.segment_not_found(navigation)
             if method == "GET":
-                items = [attribute_json(table, a) for a in table.attributes.values()]
-                if rest:  # a cast: Attributes/Microsoft.Dynamics.CRM.PicklistAttributeMetadata
-                    wanted = rest[0].removeprefix("Microsoft.Dynamics.CRM.")
-                    items = [
-                        i for i in items if i["@odata.type"] == f"#Microsoft.Dynamics.CRM.{wanted}"
-                    ]
-                items = self._filter(request, items, "AttributeMetadata")
-                select = odata_query.parse_select(request.option("$select") or "") or None
-                values = [self._project(item, select) for item in items]
-                context = (
-                    f"{self.api_url}/$metadata#EntityDefinitions({table.metadata_id})/Attributes"
-                )
-                return json_response(200, {"@odata.context": context, "value": values})
-            if method == "POST":
+                return self._list_attributes(request, table, cast)
+            if method == "POST" and cast is None:
                 return self._create_attribute(request, table)
             raise errors.segment_not_found("Attributes")
         attribute = self._attribute_by_key(table, key)
         if method == "GET":
-            item = attribute_json(table, attribute)
-            select = odata_query.parse_select(request.option("$select") or "") or None
-            body = self._project(item, select)
-            body["@odata.context"] = (
-                f"{self.api_url}/$metadata#EntityDefinitions({table.metadata_id})/Attributes/$entity"
-            )
+            if cast is not None and _cast_type(attribute) != cast:
+                raise ApiError(
+                    404,
+                    errors.OBJECT_DOES_NOT_EXIST,
+                    f"The attribute {attribute.logical_name} of entity {table.logical_name} is "
+                    f"not of type Microsoft.Dynamics.CRM.{cast}.",
+                )
+            if navigation is not None:
+                return self._attribute_navigation(request, table, attribute, cast, navigation)
+            body = self._attribute_body(request, table, attribute, cast)
+            body = {
+                "@odata.context": self._attributes_context(table, cast, request) + "/$entity",
+                **body,
+            }
             return json_response(200, body)
-        if method in ("PUT", "PATCH"):
+        if method in ("PUT", "PATCH") and cast is None and navigation is None:
+            self._solution(request)
             return no_content()
         raise errors.segment_not_found("Attributes")
+
+    @staticmethod
+    def _attribute_path(rest: list[str]) -> tuple[str | None, str | None]:
+        """(cast type name, navigation) of the segments after `Attributes[(key)]`."""
+        cast = navigation = None
+        remaining = list(rest)
+        if remaining and remaining[0].startswith("Microsoft.Dynamics.CRM."):
+            cast = remaining.pop(0).removeprefix("Microsoft.Dynamics.CRM.")
+            if cast not in _CAST_TYPES:
+                raise errors.segment_not_found(f"Microsoft.Dynamics.CRM.{cast}")
+        if remaining:
+            navigation = remaining.pop(0)
+            if cast is None or navigation not in ("OptionSet", "GlobalOptionSet"):
+                raise errors.segment_not_found(navigation)
+            if cast not in _OPTION_SET_CASTS:
+                raise errors.segment_not_found(navigation)
+        if remaining:
+            raise errors.segment_not_found(remaining[0])
+        return cast, navigation
+
+    def _list_attributes(
+        self, request: ApiRequest, table: TableMeta, cast: str | None
+    ) -> ApiResponse:
+        attributes = [a for a in table.attributes.values() if cast is None or _cast_type(a) == cast]
+        expand = self._attribute_expand(request, cast)
+        select = odata_query.parse_select(request.option("$select") or "") or None
+        by_name = {a.logical_name: a for a in attributes}
+        items = self._filter(
+            request, [attribute_json(table, a) for a in attributes], "AttributeMetadata"
+        )
+        values = [
+            self._attribute_view(table, by_name[item["LogicalName"]], item, cast, select, expand)
+            for item in items
+        ]
+        context = self._attributes_context(table, cast, request)
+        return json_response(200, {"@odata.context": context, "value": values})
+
+    def _attribute_body(
+        self, request: ApiRequest, table: TableMeta, attribute: Any, cast: str | None
+    ) -> dict[str, Any]:
+        expand = self._attribute_expand(request, cast)
+        select = odata_query.parse_select(request.option("$select") or "") or None
+        return self._attribute_view(
+            table, attribute, attribute_json(table, attribute), cast, select, expand
+        )
+
+    def _attribute_view(
+        self,
+        table: TableMeta,
+        attribute: Any,
+        item: dict[str, Any],
+        cast: str | None,
+        select: list[str] | None,
+        expand: list[odata_query.ExpandItem],
+    ) -> dict[str, Any]:
+        body = self._project(item, select)
+        if cast is not None:
+            body.pop("@odata.type", None)  # the type the cast names: implied by the context
+        for entry in expand:
+            value = self._option_set_value(table, attribute, entry.navigation)
+            body[entry.navigation] = (
+                self._project(value, entry.select) if value is not None else None
+            )
+        return body
+
+    def _option_set_value(
+        self, table: TableMeta, attribute: Any, navigation: str
+    ) -> dict[str, Any] | None:
+        option_set = option_set_json(table, attribute)
+        if navigation == "GlobalOptionSet":  # every option set here is local to its column
+            return option_set if option_set is not None and option_set["IsGlobal"] else None
+        return option_set
+
+    @staticmethod
+    def _attribute_expand(request: ApiRequest, cast: str | None) -> list[odata_query.ExpandItem]:
+        text = request.option("$expand")
+        if not text:
+            return []
+        items = odata_query.parse_expand(text)
+        for item in items:
+            if cast in _OPTION_SET_CASTS and item.navigation in ("OptionSet", "GlobalOptionSet"):
+                continue
+            raise errors.select_property_not_found(
+                item.navigation, f"Microsoft.Dynamics.CRM.{cast or 'AttributeMetadata'}"
+            )
+        return items
+
+    def _attribute_navigation(
+        self,
+        request: ApiRequest,
+        table: TableMeta,
+        attribute: Any,
+        cast: str | None,
+        navigation: str,
+    ) -> ApiResponse:
+        value = self._option_set_value(table, attribute, navigation)
+        if value is None:
+            return ApiResponse(204, {"OData-Version": "4.0"})
+        select = odata_query.parse_select(request.option("$select") or "") or None
+        selected = f"({','.join(select)})" if select else ""
+        context = (
+            f"{self.api_url}/$metadata#EntityDefinitions('{table.logical_name}')/Attributes("
+            f"{attribute.metadata_id})/Microsoft.Dynamics.CRM.{cast}/{navigation}{selected}/$entity"
+        )
+        return json_response(200, {"@odata.context": context, **self._project(value, select)})
+
+    def _attributes_context(self, table: TableMeta, cast: str | None, request: ApiRequest) -> str:
+        context = f"{self.api_url}/$metadata#EntityDefinitions({table.metadata_id})/Attributes"
+        if cast is None:
+            return context
+        parts = list(odata_query.parse_select(request.option("$select") or "") or [])
+        expand = request.option("$expand")
+        if expand:
+            parts += [item.navigation for item in odata_query.parse_expand(expand)]
+        selected = f"({','.join(parts)})" if parts else ""
+        return f"{context}/Microsoft.Dynamics.CRM.{cast}{selected}"
 
     def _attribute_by_key(self, table: TableMeta, key: str) -> Any:
         key = key.strip()
@@ -573,11 +709,76 @@ class MetadataApi:
             200, {"Content-Type": "application/xml", "OData-Version": "4.0"}, xml.encode()
         )
 
+    # -- publishing ----------------------------------------------------------------------------
+
+    def _publish_xml(self, request: ApiRequest) -> ApiResponse:
+        """PublishXml: `{"ParameterXml": "<importexportxml>…</importexportxml>"}`; the XML must
+        parse and every `<entity>` must name a table. Recorded in the store's publish log."""
+        body = parse_json_body(request.body)
+        text = body.get("ParameterXml") if isinstance(body, dict) else None
+        if not isinstance(text, str) or not text.strip():
+            raise ApiError(
+                400, errors.INVALID_ARGUMENT, "Required parameter 'ParameterXml' is missing."
+            )
+        if "<!DOCTYPE" in text or "<!ENTITY" in text:
+            raise ApiError(400, errors.INVALID_ARGUMENT, "ParameterXml must not contain a DOCTYPE.")
+        try:
+            root = ElementTree.fromstring(text)
+        except ElementTree.ParseError as error:
+            raise ApiError(
+                400, errors.INVALID_ARGUMENT, f"ParameterXml is not valid XML: {error}."
+            ) from error
+        if root.tag != "importexportxml":
+            raise ApiError(
+                400,
+                errors.INVALID_ARGUMENT,
+                f"The root element of ParameterXml must be importexportxml, not {root.tag}.",
+            )
+        entities = [(node.text or "").strip() for node in root.iter("entity")]
+        for entity in entities:
+            if entity not in self.catalog.tables:
+                raise ApiError(
+                    404,
+                    errors.OBJECT_DOES_NOT_EXIST,
+                    f"Could not find entity with logical name '{entity}'.",
+                )
+        self._log_publish(request, "PublishXml", entities, text)
+        return no_content()
+
+    def _publish_all(self, request: ApiRequest) -> ApiResponse:
+        if request.body.strip():
+            body = parse_json_body(request.body)
+            if body not in ({}, None):
+                raise ApiError(
+                    400, errors.INVALID_ARGUMENT, "PublishAllXml does not take parameters."
+                )
+        self._log_publish(request, "PublishAllXml", None, None)
+        return no_content()
+
+    def _log_publish(
+        self,
+        request: ApiRequest,
+        message: str,
+        entities: list[str] | None,
+        parameter_xml: str | None,
+    ) -> None:
+        self.store.add_publish(
+            {
+                "message": message,
+                "entities": entities,
+                "parameterxml": parameter_xml,
+                "publishedon": utc_now_text(),
+                "publishedby": request.caller.systemuserid,
+            }
+        )
+
     # -- creating ------------------------------------------------------------------------------
 
-    @staticmethod
-    def _solution(request: ApiRequest) -> str | None:
-        return request.header("mscrm.solutionuniquename") or request.option("SolutionUniqueName")
+    def _solution(self, request: ApiRequest) -> str | None:
+        """The existing unmanaged solution named by `MSCRM.SolutionUniqueName` (or the
+        `SolutionUniqueName` parameter), checked before anything is written."""
+        name = request.header(SOLUTION_HEADER) or request.option(SOLUTION_PARAMETER)
+        return component_solution(self.store, name)
 
     def _create_table(self, request: ApiRequest) -> ApiResponse:
         body = parse_json_body(request.body)
@@ -592,10 +793,9 @@ class MetadataApi:
             raise ApiError(
                 400, errors.INVALID_ARGUMENT, "Required parameter 'Entities' is missing."
             )
+        solution = self._solution(request)
         with self.store.atomic():
-            ids = [
-                self._new_table(entity, self._solution(request)).metadata_id for entity in entities
-            ]
+            ids = [self._new_table(entity, solution).metadata_id for entity in entities]
         context = f"{self.api_url}/$metadata#Microsoft.Dynamics.CRM.CreateEntitiesResponse"
         return json_response(200, {"@odata.context": context, "EntityIds": ids})
 
@@ -858,6 +1058,7 @@ class MetadataApi:
         return no_content({"OData-EntityId": url})
 
     def _update_table(self, request: ApiRequest, table: TableMeta) -> ApiResponse:
+        self._solution(request)
         body = parse_json_body(request.body)
         if isinstance(body, dict):
             for name in (

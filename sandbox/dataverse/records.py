@@ -23,6 +23,7 @@ from typing import Any
 from . import errors
 from .catalog import AttributeMeta, Catalog, KeyMeta, TableMeta, ValueRejected
 from .errors import ApiError
+from .solutions import RECORD_RULES
 from .store import DuplicateKey, Store
 
 API_PATH = "/api/data/v9.2/"
@@ -167,6 +168,8 @@ class RecordEngine:
         self.clock = clock
         self.org_url = ""
         self._local = _EngineLocal()
+        # table -> check(store, record, new) run on every record written to it (solutions.py)
+        self.record_rules = dict(RECORD_RULES)
 
     @property
     def api_url(self) -> str:
@@ -447,6 +450,9 @@ class RecordEngine:
         self._stamp_created(table, record, now, caller)
         self._apply_state_on_create(table, record, new_id)
         self._derive_columns(table, record)
+        rule = self.record_rules.get(table.logical_name)
+        if rule is not None:
+            rule(self.store, record, True)
         record["versionnumber"] = self.store.next_version()
         return record
 
@@ -711,6 +717,9 @@ class RecordEngine:
         if caller is not None and "modifiedby" in table.attributes:
             self._set_lookup(record, "modifiedby", "systemuser", caller.systemuserid)
         self._derive_columns(table, record)
+        rule = self.record_rules.get(table.logical_name)
+        if rule is not None:
+            rule(self.store, record, False)
         record["versionnumber"] = self.store.next_version()
         return record
 

@@ -13,7 +13,8 @@ from .auth import Authority, ClientRegistration, load_signing_key
 from .catalog import DEFAULT_METADATA_DIR, Catalog, load_catalog
 from .metadata_api import MetadataApi
 from .protection import CostModel, FaultConfig, FaultInjector, ProtectionConfig, ServiceProtection
-from .records import Caller, RecordEngine, lookup_column, utc_now_text
+from .records import LOOKUP_TYPE, Caller, RecordEngine, lookup_column, utc_now_text
+from .solutions import add_solution_tables
 from .store import Store
 from .tls import TlsFiles, ensure_tls_files
 from .webapi import WebApi
@@ -72,6 +73,7 @@ class Dataverse:
         self.organization_id: str = self.seed_data["organization"]["organizationid"]
         self.store = Store(config.data_dir)
         self.catalog: Catalog = load_catalog(config.metadata_dir)
+        add_solution_tables(self.catalog)
         self.engine = RecordEngine(self.catalog, self.store)
         self.metadata_api = MetadataApi(self.engine, config.key_activation_seconds)
         self.metadata_api.replay()
@@ -130,6 +132,8 @@ class Dataverse:
             )
             self._seed_rows("team", data.get("teams", []), {"businessunitid": business_unit})
             self._seed_rows("transactioncurrency", data.get("transactioncurrencies", []), {})
+            self._seed_rows("publisher", data.get("publishers", []), {})
+            self._seed_rows("solution", data.get("solutions", []), {})
             self.store.set_setting(SEEDED_SETTING, utc_now_text())
         self._callers.clear()
 
@@ -141,6 +145,12 @@ class Dataverse:
         prepared = []
         for row in rows:
             record = {k: v for k, v in row.items() if not k.startswith("_")}
+            for name, value in list(record.items()):  # a lookup given by id in the seed file
+                meta = table.attributes.get(name)
+                if meta is not None and meta.is_lookup and meta.targets:
+                    del record[name]
+                    record[lookup_column(name)] = value
+                    record[lookup_column(name) + LOOKUP_TYPE] = meta.targets[0]
             for attribute, value in lookups.items():
                 if value and attribute in table.attributes:
                     target = self.catalog.require(entity).attributes[attribute].targets
@@ -165,6 +175,7 @@ class Dataverse:
         """Empty storage (records and created metadata) and write the seed again."""
         self.store.reset()
         self.catalog = load_catalog(self.config.metadata_dir)
+        add_solution_tables(self.catalog)
         self.engine.catalog = self.catalog
         self.webapi.catalog = self.catalog
         self.metadata_api.replay()

@@ -53,7 +53,13 @@ create table if not exists settings (
     name text primary key,
     value text not null
 );
+create table if not exists publish_log (
+    seq integer primary key autoincrement,
+    body text not null
+);
 """
+# The table name publish_log entries carry in the dump (sorts before every logical name).
+PUBLISH_LOG_TABLE = "$publishlog"
 
 
 class StoreError(Exception):
@@ -366,19 +372,43 @@ class Store:
                 "insert or replace into settings (name, value) values (?, ?)", (name, value)
             )
 
+    # -- publishing ----------------------------------------------------------------------------
+
+    def add_publish(self, entry: dict[str, Any]) -> int:
+        """Record one PublishXml/PublishAllXml; returns its sequence number."""
+        with self._lock:
+            cursor = self._db.execute("insert into publish_log (body) values (?)", (_dumps(entry),))
+        return int(cursor.lastrowid or 0)
+
+    def publishes(self) -> list[dict[str, Any]]:
+        with self._lock:
+            rows = self._db.execute("select seq, body from publish_log order by seq").fetchall()
+        return [{"seq": seq, **_loads(body)} for seq, body in rows]
+
     def reset(self) -> None:
-        """Empty every table (records, keys, created metadata, settings)."""
+        """Empty every table (records, keys, created metadata, settings, publish log)."""
         with self._lock:
             self._db.execute("begin immediate")
-            for table in ("records", "key_index", "custom_metadata", "settings"):
+            for table in ("records", "key_index", "custom_metadata", "settings", "publish_log"):
                 self._db.execute(f"delete from {table}")
+            # sequence numbers (the publish log's dump ids) start again at 1
+            self._db.execute("delete from sqlite_sequence")
             self._db.execute("commit")
             self._version = 1000
 
     # -- inspection ----------------------------------------------------------------------------
 
     def dump_lines(self) -> Iterator[str]:
-        """Every record as one JSON line `{"table","id","data"}`, sorted by table then id."""
+        """Every record as one JSON line `{"table","id","data"}`, sorted by table then id; the
+        publish log first, as table `$publishlog` with the zero-padded sequence number as id."""
+        for entry in self.publishes():
+            seq = entry.pop("seq")
+            yield json.dumps(
+                {"table": PUBLISH_LOG_TABLE, "id": f"{seq:010d}", "data": entry},
+                sort_keys=True,
+                ensure_ascii=False,
+                separators=(",", ":"),
+            )
         with self._lock:
             rows = self._db.execute(
                 "select entity, id, data from records order by entity, id"

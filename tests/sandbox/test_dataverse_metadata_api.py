@@ -23,7 +23,38 @@ def _label(text: str) -> dict:
     }
 
 
+def _create_example_solution(api: httpx.Client) -> None:
+    """Section 0 of Microsoft's Web API table schema operations sample: the publisher, then the
+    solution the sample's components are created in."""
+    if api.get("solutions", params={"$filter": "uniquename eq 'examplesolution'"}).json()["value"]:
+        return
+    publisher = api.post(
+        "publishers",
+        json={
+            "friendlyname": "Example Publisher",
+            "uniquename": "examplepublisher",
+            "description": "An example publisher for samples",
+            "customizationprefix": "sample",
+            "customizationoptionvalueprefix": 72700,
+        },
+    )
+    assert publisher.status_code == 204, publisher.text
+    publisher_id = publisher.headers["OData-EntityId"].split("/v9.2/")[1]
+    solution = api.post(
+        "solutions",
+        json={
+            "friendlyname": "Example Solution",
+            "uniquename": "examplesolution",
+            "description": "An example solution for samples",
+            "version": "1.0.0.0",
+            "publisherid@odata.bind": publisher_id,
+        },
+    )
+    assert solution.status_code == 204, solution.text
+
+
 def _create_bank_account(api: httpx.Client) -> httpx.Response:
+    _create_example_solution(api)
     return api.post(
         "EntityDefinitions",
         headers=SOLUTION,
@@ -91,10 +122,15 @@ def test_entity_definition_by_name_by_id_with_attributes(api: httpx.Client) -> N
 
 
 def test_option_sets_are_returned_as_dataverse_does(api: httpx.Client) -> None:
-    state = api.get(
+    plain = api.get(
         "EntityDefinitions(LogicalName='task')/Attributes(LogicalName='statecode')"
     ).json()
-    assert state["@odata.type"] == "#Microsoft.Dynamics.CRM.StateAttributeMetadata"
+    assert plain["@odata.type"] == "#Microsoft.Dynamics.CRM.StateAttributeMetadata"
+    assert "OptionSet" not in plain  # a navigation property: only returned when expanded
+    state = api.get(
+        "EntityDefinitions(LogicalName='task')/Attributes(LogicalName='statecode')"
+        "/Microsoft.Dynamics.CRM.StateAttributeMetadata?$select=LogicalName&$expand=OptionSet"
+    ).json()
     options = {o["Value"]: o["DefaultStatus"] for o in state["OptionSet"]["Options"]}
     assert options == {0: 2, 1: 5, 2: 6}
 

@@ -141,6 +141,24 @@ def test_sdk_batch(sdk) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_sdk_creates_a_table_and_writes_to_it(sdk) -> None:  # type: ignore[no-untyped-def]
+    publisher_id = sdk.records.create(
+        "publisher",
+        {
+            "uniquename": "migrationpublisher",
+            "friendlyname": "Migration Publisher",
+            "customizationprefix": "new",
+            "customizationoptionvalueprefix": 10001,
+        },
+    )
+    sdk.records.create(
+        "solution",
+        {
+            "uniquename": "MigrationSolution",
+            "friendlyname": "Migration Solution",
+            "version": "1.0.0.0",
+            "publisherid@odata.bind": f"/publishers({publisher_id})",
+        },
+    )
     info = sdk.tables.create(
         "new_Widget",
         {"new_Colour": "string", "new_Weight": "decimal", "new_InStock": "bool"},
