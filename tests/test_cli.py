@@ -12,7 +12,21 @@ runner = CliRunner()
 
 @pytest.mark.parametrize(
     "command",
-    [[], ["extract"], ["sandbox"], ["build"], ["load"], ["demo"], ["extract", "opencrm"]],
+    [
+        [],
+        ["extract"],
+        ["sandbox"],
+        ["sandbox", "users"],
+        ["build"],
+        ["load"],
+        ["demo"],
+        ["schema"],
+        ["preflight"],
+        ["diff"],
+        ["rollback"],
+        ["coreplus"],
+        ["extract", "opencrm"],
+    ],
 )
 def test_every_command_has_help(command: list[str]) -> None:
     result = runner.invoke(app, [*command, "--help"])

@@ -46,3 +46,25 @@ def sandbox_opencrm(
     folder = out or paths.opencrm_export
     counts = generate(folder, contacts=contacts, seed=seed, defect_rate=defect_rate)
     console.print(f"wrote {folder}: {counts}")
+
+
+@app.command("users")
+def sandbox_users() -> None:
+    """Land the local Dataverse's users and teams in DuckDB (owners resolve against them).
+
+    For analysts without a Dataverse: starts the local one for a moment, extracts its systemusers
+    and teams exactly as `crm-migrate extract dataverse-users` does against a real environment."""
+    from extract.dataverse import run_users_extract
+    from load.config import DataverseSettings
+    from migrate.demo import local_dataverse_env
+    from sandbox.dataverse.server import start_background
+    from sandbox.dataverse.service import ServerConfig
+
+    paths = state_paths()
+    server = start_background(ServerConfig(data_dir=paths.dataverse_data, port=0))
+    try:
+        env = local_dataverse_env(server.url, server.authority, server.ca_file)
+        counts = run_users_extract(DataverseSettings.from_env(env), paths.warehouse)
+    finally:
+        server.stop()
+    console.print(f"landed from the local Dataverse into {paths.warehouse}: {counts}")
