@@ -10,6 +10,8 @@ upserts by the same deterministic GUIDs, so nothing is duplicated and nothing is
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import dataclasses
 import datetime as dt
 import itertools
@@ -36,7 +38,15 @@ from load.client import (
     error_from_part,
 )
 from load.config import DataverseSettings, LoadPaths
-from load.ledger import UPSERT_ACTIONS, WRITE_OUTCOMES, Ledger, LedgerEntry, Previous
+from load.ledger import (
+    READ_MEMORY_LIMIT,
+    UPSERT_ACTIONS,
+    WRITE_MEMORY_LIMIT,
+    WRITE_OUTCOMES,
+    Ledger,
+    LedgerEntry,
+    Previous,
+)
 from load.manifest import TableSpec, load_manifest
 from load.pace import PaceConfig, Pacer
 from load.payload import Payload, PayloadBuilder, link_body, payload_hash
@@ -189,9 +199,16 @@ def run_load(
             client.close()
 
 
+# The warehouse connection's DuckDB buffer pool: 128 MB for the sample selection and the
+# missing-at-source joins; 16 MB while the tables stream (a scan needs little, and the blocks it
+# read stay cached up to the cap, so with 128 MB the cache grew with the table: 14 MB at 1M rows).
+MART_MEMORY_LIMIT = "128MB"
+MART_SCAN_MEMORY_LIMIT = "16MB"
+
+
 def _open_warehouse(path: Path) -> duckdb.DuckDBPyConnection:
     try:
-        return duckdb.connect(str(path), read_only=True, config={"memory_limit": "128MB"})
+        return duckdb.connect(str(path), read_only=True, config={"memory_limit": MART_MEMORY_LIMIT})
     except duckdb.IOException as exc:
         raise LoadError(f"cannot open warehouse {path} (is dbt still writing it?): {exc}") from exc
 
@@ -293,10 +310,19 @@ class _Run:
         loading = time.perf_counter()
         with ThreadPoolExecutor(workers, thread_name_prefix="send") as pool:
             self._pool = pool
-            for level in self.result.plan.levels:
-                self._parallel(level, lambda table: self._load_table(self.specs[table]))
-            deferred_tables = sorted({d.table for d in self.result.plan.deferred})
-            self._parallel(deferred_tables, self._link_table)
+            # Until _missing the ledger is only appended to and the marts only scanned (a
+            # sample's scans join its selection: they keep the larger pool, and are small).
+            self.ledger.memory_limit(WRITE_MEMORY_LIMIT)
+            if self.selection is None:
+                self.con.execute(f"set memory_limit = '{MART_SCAN_MEMORY_LIMIT}'")
+            try:
+                for level in self.result.plan.levels:
+                    self._parallel(level, lambda table: self._load_table(self.specs[table]))
+                deferred_tables = sorted({d.table for d in self.result.plan.deferred})
+                self._parallel(deferred_tables, self._link_table)
+            finally:
+                self.ledger.memory_limit(READ_MEMORY_LIMIT)
+                self.con.execute(f"set memory_limit = '{MART_MEMORY_LIMIT}'")
             linked = time.perf_counter()
             if self.result.mode != "sample":
                 self._missing()
@@ -394,6 +420,7 @@ class _Run:
                 self.progress(spec.table, done[0], result.rows)
 
         for rows in self._rows(spec):
+            _trim_heap()
             payloads = [builder.build(row) for row in rows]
             previous = self._previous(spec.table, [p.record_id for p in payloads], UPSERT_ACTIONS)
             changed = [p for p in payloads if _hash(previous.get(p.record_id)) != p.hash]
@@ -776,6 +803,27 @@ PRESENT_SQL = """
     order by record_id
 """
 MISSING_BATCH = 50_000
+
+
+def _load_libc() -> Any:
+    """glibc, for malloc_trim; None elsewhere (musl, macOS)."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.malloc_trim  # noqa: B018 - glibc only
+    except (OSError, AttributeError):
+        return None
+    return libc
+
+
+_LIBC = _load_libc()
+
+
+def _trim_heap() -> None:
+    """Give the free pages of glibc's heaps back to the OS. The sender threads allocate and free
+    payloads in several malloc arenas; the free space fragments and RSS crept up with the record
+    count (Python's own objects stayed flat). Called once per Arrow batch read."""
+    if _LIBC is not None:
+        _LIBC.malloc_trim(0)
 
 
 def _prune(futures: list[Future[None]]) -> list[Future[None]]:

@@ -14,10 +14,11 @@ PACE_SHARE = 0.97
 LAG_SECONDS = 3600  # re-read the last hour on every run: rows committed late are not missed
 INITIAL_CURSOR = "2000-01-01T00:00:00+10:00"
 CURSOR_FIELD = "dateModified"
-# How normalised rows reach DuckDB. dlt's default for DuckDB (insert_values: SQL INSERT text)
-# made the load step ~20% of a paced extract (2.7 s for 9,142 appointments and their nested
-# clients); jsonl is read by DuckDB directly (0.25 s). See docs/benchmarks.md (issue 6).
-LOADER_FILE_FORMAT = "jsonl"
+# How rows reach DuckDB. dlt's default for DuckDB (insert_values: SQL INSERT text) made the load
+# step ~20% of a paced extract (2.7 s for 9,142 appointments and their nested clients). The
+# resources yield Arrow tables built during the fetch, so dlt's normalise step only moves the
+# Parquet files and DuckDB reads them directly. See docs/benchmarks.md (issue 6).
+LOADER_FILE_FORMAT = "parquet"
 
 
 @dataclass(frozen=True)

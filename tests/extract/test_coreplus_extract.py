@@ -1,4 +1,4 @@
-"""The CorePlus extract against the stand-in: dlt rest_api with JwToken auth, the paging envelope,
+"""The CorePlus extract against the stand-in: dlt RESTClient with JwToken auth, the paging envelope,
 an incremental cursor with lag, pacing under 10 requests/s, retries, and clean failure."""
 
 from __future__ import annotations
@@ -144,6 +144,28 @@ def test_an_unparseable_page_stops_the_extract_and_keeps_the_cursor(
     server.api.config.faults.clear()
     again = run_extract(settings_for(server), warehouse, resources=SMALL)
     assert again.rows["clients"] > 0 and _cursors(warehouse)["clients"] > cursors_before["clients"]
+
+
+def test_a_changed_parent_replaces_its_nested_list(server: RunningCorePlus, tmp_path: Path) -> None:
+    warehouse = tmp_path / "m.duckdb"
+    run_extract(settings_for(server), warehouse, resources=["invoices"])
+    invoices = server.api.data["invoices"]
+    shrunk = next(i for i in invoices if len(i["lineItems"]) >= 2)
+    emptied = next(i for i in invoices if i["lineItems"] and i is not shrunk)
+    later = max(i["dateModified"] for i in invoices)  # inside the lag window: re-read
+    emptied.update(lineItems=[], dateModified=later)
+    shrunk.update(lineItems=shrunk["lineItems"][:1], dateModified=later)
+    server.api._reindex()
+    run_extract(settings_for(server), warehouse, resources=["invoices"])
+    count = (
+        "select count(*) from raw_coreplus.invoices__line_items l "
+        "join raw_coreplus.invoices i on i._dlt_id = l._dlt_parent_id where i.invoice_id = '{}'"
+    )
+    assert raw(warehouse, count.format(emptied["invoiceId"])) == [(0,)]
+    assert raw(warehouse, count.format(shrunk["invoiceId"])) == [(1,)]
+    items = sum(len(i["lineItems"]) for i in invoices)
+    assert raw(warehouse, "select count(*) from raw_coreplus.invoices__line_items") == [(items,)]
+    assert raw(warehouse, "select count(*) from raw_coreplus.invoices") == [(len(invoices),)]
 
 
 def test_wrong_credentials_are_reported(server: RunningCorePlus, tmp_path: Path) -> None:
