@@ -9,11 +9,14 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Callable
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from rich.console import Console
 
 from migrate.paths import StatePaths
+
+if TYPE_CHECKING:
+    from load.config import DataverseSettings
 
 T = TypeVar("T")
 
@@ -72,11 +75,7 @@ def _run_steps(console: Console, paths: StatePaths, *, contacts: int, sample: in
     from extract.dataverse import run_users_extract
     from extract.opencrm import run_extract
     from load.config import DataverseSettings
-    from load.report import build_report, print_report, write_report
-    from load.runner import run_load
-    from migrate.commands import ops, schema
     from migrate.dbt import dbt_build
-    from migrate.progress import rich_progress
     from sandbox.opencrm import generate
 
     counts = _step(
@@ -104,7 +103,25 @@ def _run_steps(console: Console, paths: StatePaths, *, contacts: int, sample: in
         lambda: dbt_build(summary=lambda line: console.print(line, markup=False, highlight=False)),
     )
 
-    _step(console, "Schema: create the declared custom columns, tables and keys", schema.apply)
+    return run_target_steps(console, paths, settings, sample=sample, source="opencrm")
+
+
+def run_target_steps(
+    console: Console,
+    paths: StatePaths,
+    settings: DataverseSettings,
+    *,
+    sample: int,
+    source: str,
+) -> int:
+    """What every source shares once its marts are built, as an operator runs it: schema apply,
+    preflight, sample load, diff, sign-off, full load, report. 0 when every record loaded."""
+    from load.report import build_report, print_report, write_report
+    from load.runner import run_load
+    from migrate.commands import ops, schema
+    from migrate.progress import rich_progress
+
+    _step(console, "Schema: create the declared custom tables, columns and keys", schema.apply)
     _step(
         console,
         "Preflight: every mart against the environment, and the owner report",
@@ -116,7 +133,7 @@ def _run_steps(console: Console, paths: StatePaths, *, contacts: int, sample: in
             return run_load(settings, sample=sample_size, progress=progress)
 
     def report(result):  # noqa: ANN001, ANN202
-        return write_report(build_report(result, paths.warehouse), paths.reports)
+        return write_report(build_report(result, paths.warehouse, source=source), paths.reports)
 
     title = f"Sample load: {sample} accounts and their closure"
     sampled = _step(console, title, lambda: load(sample))

@@ -132,12 +132,8 @@ def _run_coreplus_steps(console: Console, paths, url: str, *, sample: int) -> in
     from extract.coreplus import CorePlusSettings, run_extract
     from extract.dataverse import run_users_extract
     from load.config import DataverseSettings
-    from load.report import build_report, print_report, write_report
-    from load.runner import run_load
-    from migrate.commands import ops, schema
     from migrate.dbt import run_dbt
-    from migrate.demo import _step
-    from migrate.progress import rich_progress
+    from migrate.demo import _step, run_target_steps
     from sandbox.coreplus.api import (
         DEFAULT_ACCESS_TOKEN,
         DEFAULT_CONSUMER_ID,
@@ -192,38 +188,4 @@ def _run_coreplus_steps(console: Console, paths, url: str, *, sample: int) -> in
         for name, email, why in practitioners:
             console.print(f"  {name} <{email}>: {why}")
 
-    _step(
-        console, "Schema: create the custom tables, their lookups, columns and keys", schema.apply
-    )
-    _step(
-        console,
-        "Preflight: every mart against the environment, and the owner report",
-        schema.preflight,
-    )
-
-    def load(sample_size: int | None):  # noqa: ANN202 - the loader's result type
-        with rich_progress(console) as progress:
-            return run_load(settings, sample=sample_size, progress=progress)
-
-    def report(result):  # noqa: ANN001, ANN202
-        built = build_report(result, paths.warehouse, source="coreplus")
-        return write_report(built, paths.reports)
-
-    title = f"Sample load: {sample} accounts and their closure"
-    sampled = _step(console, title, lambda: load(sample))
-    print_report(report(sampled), console)
-    _step(console, "Diff: read the sample back and compare field by field", ops.diff)
-    _step(
-        console,
-        "Sign-off (automatic in the demo; an operator reviews the diff first)",
-        lambda: ops.signoff(by="demo", note="demo run: diff reviewed automatically"),
-    )
-    full = _step(console, "Full load", lambda: load(None))
-    full_report = report(full)
-    console.rule("[bold]Done")
-    print_report(full_report, console)
-    console.print(f"ledger: {paths.ledger}")
-    if not full.ok:
-        console.print(f"[bold red]{len(full.failures)} record(s) failed to load; see the report.")
-        return 1
-    return 0
+    return run_target_steps(console, paths, settings, sample=sample, source="coreplus")
