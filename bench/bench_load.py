@@ -18,7 +18,7 @@ In one run, on the same generated accounts:
 
 The server runs in its own process. Figures go to docs/benchmarks.md by hand.
 
-    python bench/bench_load.py [--records 300000] [--scale 1] [--memory 20000,80000,320000,1000000]
+    python bench/bench_load.py [--records 300000] [--memory 100000,250000,500000,1000000]
 
 Time compression: at --scale 10 the loader and the local Dataverse must move ten times as many
 records per wall-clock second as in real time; in the bursts the model allows (52 requests of
@@ -352,7 +352,7 @@ def memory(sizes: list[int], work: Path, concurrency: int) -> list[dict]:
             make_warehouse(folder, size, offset=offset)
             offset += size
             child = subprocess.run(
-                [sys.executable, __file__, "--child", str(folder), "--max-concurrency",
+                [sys.executable, __file__, "--child", str(folder), "--memory-concurrency",
                  str(concurrency)],
                 env={**os.environ, **env}, cwd=ROOT, capture_output=True, text=True, check=True,
             )  # fmt: skip
@@ -397,17 +397,32 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=1.0, help="time compression (60 = 1 h/min)")
     parser.add_argument("--max-concurrency", type=int, default=52)
     parser.add_argument("--sdk-records", type=int, default=30_000, help="records for the SDK")
-    parser.add_argument("--memory", default="20000,80000", help="record counts for the memory run")
+    parser.add_argument(
+        "--memory",
+        default="100000,250000,500000,1000000",
+        help="record counts for the memory run (each in a fresh loader process)",
+    )
+    parser.add_argument(
+        "--memory-concurrency",
+        type=int,
+        default=8,
+        help="senders in the memory run (cost model off: the loader runs flat out)",
+    )
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(args.child, args.max_concurrency)
+        child(args.child, args.memory_concurrency)
         return
     work = Path(tempfile.mkdtemp(prefix="bench-load-"))
     try:
         report = {"throughput": throughput(args, work) if args.records else {}}
         sizes = [int(n) for n in args.memory.split(",") if n]
-        report["memory"] = memory(sizes, work, args.max_concurrency) if sizes else []
+        report["memory"] = memory(sizes, work, args.memory_concurrency) if sizes else []
+        if report["memory"]:
+            # Flat in the record count: each peak against the largest run's.
+            largest = report["memory"][-1]["peak_rss_mb"]
+            for row in report["memory"]:
+                row["peak_vs_largest"] = round(row["peak_rss_mb"] / largest, 3)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     print(json.dumps(report, indent=2))

@@ -200,10 +200,10 @@ def run_load(
 
 
 # The warehouse connection's DuckDB buffer pool: 128 MB for the sample selection and the
-# missing-at-source joins; 16 MB while the tables stream (a scan needs little, and the blocks it
+# missing-at-source joins; 8 MB while the tables stream (a scan needs little, and the blocks it
 # read stay cached up to the cap, so with 128 MB the cache grew with the table: 14 MB at 1M rows).
 MART_MEMORY_LIMIT = "128MB"
-MART_SCAN_MEMORY_LIMIT = "16MB"
+MART_SCAN_MEMORY_LIMIT = "8MB"
 
 
 def _open_warehouse(path: Path) -> duckdb.DuckDBPyConnection:
@@ -306,7 +306,9 @@ class _Run:
         self._written = {
             table: self.ledger.has_history(table, WRITE_OUTCOMES) for table in self.specs
         }
-        workers = sum(self.options.max_concurrency for _ in self.users)
+        # A few threads more than request slots: a sender writing its chunk to the ledger
+        # holds no slot, and without spares that slot would stay empty meanwhile.
+        workers = (self.options.max_concurrency + _spare(self.options)) * len(self.users)
         loading = time.perf_counter()
         with ThreadPoolExecutor(workers, thread_name_prefix="send") as pool:
             self._pool = pool
@@ -321,6 +323,7 @@ class _Run:
                 deferred_tables = sorted({d.table for d in self.result.plan.deferred})
                 self._parallel(deferred_tables, self._link_table)
             finally:
+                self.ledger.checkpoint()  # with the small pool still set (see ledger.py)
                 self.ledger.memory_limit(READ_MEMORY_LIMIT)
                 self.con.execute(f"set memory_limit = '{MART_MEMORY_LIMIT}'")
             linked = time.perf_counter()
@@ -411,7 +414,8 @@ class _Run:
         self.progress(spec.table, 0, result.rows)
         # At most one chunk per sender plus a couple ready to go, per table: memory stays flat
         # however large the table (and bounded by max_concurrency x max_batch_size rows).
-        window = threading.BoundedSemaphore((self.options.max_concurrency + 2) * len(self.users))
+        senders = self.options.max_concurrency + _spare(self.options)
+        window = threading.BoundedSemaphore((senders + 2) * len(self.users))
         futures: list[Future[None]] = []
 
         def finished(n: int) -> None:
@@ -505,7 +509,6 @@ class _Run:
         """UpsertMultiple; on a standard table one bad record fails the whole request, so a
         failed request is bisected until the bad records stand alone and the rest is in."""
         targets = [(p.record_id, p.body) for p in chunk]
-        started = time.monotonic()
         try:
             with user.pacer.slot():
                 user.client.upsert_multiple(spec.entity_set, spec.table, targets)
@@ -516,7 +519,7 @@ class _Run:
                 return {chunk[0].record_id: error}
             middle = len(chunk) // 2
             return self._bulk(user, spec, chunk[:middle]) | self._bulk(user, spec, chunk[middle:])
-        user.pacer.success(time.monotonic() - started, len(chunk))
+        user.pacer.success(user.client.last_attempt_seconds(), len(chunk))
         return {}
 
     def _states(self, spec: TableSpec, payloads: list[Payload], result: TableResult) -> None:
@@ -750,7 +753,6 @@ class _Run:
         single: Callable[[Payload], None],
     ) -> dict[str, DataverseError]:
         """One `$batch` (continue on error); what did not get its own verdict is sent alone."""
-        started = time.monotonic()
         try:
             with user.pacer.slot():
                 responses = user.client.batch(requests)
@@ -758,7 +760,7 @@ class _Run:
             return self._one_by_one(user, payloads, single)
         if len(responses) != len(requests):
             return self._one_by_one(user, payloads, single)
-        user.pacer.success(time.monotonic() - started, 0)
+        user.pacer.success(user.client.last_attempt_seconds(), 0)
         errors: dict[str, DataverseError] = {}
         retry = []
         for payload, response in zip(payloads, responses, strict=True):
@@ -816,6 +818,11 @@ def _load_libc() -> Any:
 
 
 _LIBC = _load_libc()
+
+
+def _spare(options: LoadOptions) -> int:
+    """Sender threads beyond the request slots, per application user."""
+    return max(2, options.max_concurrency // 8)
 
 
 def _trim_heap() -> None:

@@ -256,3 +256,26 @@ def test_a_stopped_batch_returns_the_failed_part():
 
 def test_odata_string_doubles_quotes():
     assert odata_string("O'Brien") == "'O''Brien'"
+
+
+def test_last_attempt_seconds_leaves_out_the_retry_after_wait():
+    """The pacer judges the server's speed by the answered attempt alone: a long wait for the
+    service protection window is not a slow answer (it used to shrink the batch to 1)."""
+    waited = []
+    calls = []
+
+    def handler(request):
+        calls.append(request)
+        if len(calls) == 1:
+            return httpx.Response(
+                429,
+                headers={"Retry-After": "280"},
+                json={"error": {"code": "0x80072321", "message": "Combined execution time"}},
+            )
+        return httpx.Response(204)
+
+    client = client_for(handler, waited)
+    client.upsert("accounts", "a1", {"name": "x"})
+
+    assert waited == [280.0]
+    assert 0 <= client.last_attempt_seconds() < 5

@@ -77,3 +77,50 @@ def test_reopening_appends(tmp_path):
     with Ledger(path) as ledger:
         assert len(ledger.entries()) == 2
         assert len(ledger.runs()) == 2
+
+
+def test_concurrent_writers_are_committed_together_each_callers_rows_in_order(tmp_path):
+    """Group commit: 40 threads append at once; every row lands, each caller's rows contiguous
+    and in the order given, and `record` returns only once its rows are committed."""
+    import threading
+
+    with Ledger(tmp_path / "ledger.duckdb") as ledger:
+        run = ledger.start_run("full", {})
+        seen_after_return = []
+
+        def writer(n: int) -> None:
+            ids = [f"w{n:02d}-{i:03d}" for i in range(50)]
+            ledger.record(run, "full", [entry(i, "create", "h") for i in ids])
+            committed = ledger.query(
+                "select count(*) from ledger where record_id like ?", [f"w{n:02d}-%"]
+            )[0][0]
+            seen_after_return.append(committed)
+
+        threads = [threading.Thread(target=writer, args=(n,)) for n in range(40)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+        assert seen_after_return == [50] * 40
+        rows = ledger.query("select record_id from ledger order by seq")
+        ids = [r[0] for r in rows]
+        assert len(ids) == 2000 and len(set(ids)) == 2000
+        for n in range(40):
+            mine = [i for i, record_id in enumerate(ids) if record_id.startswith(f"w{n:02d}-")]
+            assert mine == list(range(mine[0], mine[0] + 50))  # contiguous
+            assert [ids[i] for i in mine] == sorted(ids[i] for i in mine)  # in the order given
+
+
+def test_a_failed_append_is_raised_to_its_caller_and_the_ledger_goes_on(tmp_path):
+    with Ledger(tmp_path / "ledger.duckdb") as ledger:
+        run = ledger.start_run("full", {})
+        bad = LedgerEntry("account", None, None, "create", "h", None, None, "ok")  # type: ignore[arg-type]
+        try:
+            ledger.record(run, "full", [bad])
+        except duckdb.Error as exc:
+            assert "record_id" in str(exc)
+        else:
+            raise AssertionError("a NOT NULL violation must reach the caller")
+        ledger.record(run, "full", [entry("a", "create", "h1")])
+        assert ledger.query("select record_id from ledger") == [("a",)]
