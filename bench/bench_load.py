@@ -38,6 +38,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -367,7 +368,21 @@ def child(folder: Path, concurrency: int) -> None:
     """One loader run in a fresh process: CPU per record and peak RSS."""
     from load.config import DataverseSettings
 
+    samples: list[float] = []
+    stop = threading.Event()
+
+    def sample() -> None:  # RSS every 0.1 s: the steady level, beside the peak
+        page_mb = os.sysconf("SC_PAGE_SIZE") / 2**20
+        while not stop.wait(0.1):
+            samples.append(int(Path("/proc/self/statm").read_text().split()[1]) * page_mb)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
     figures = run_loader(folder, dict(os.environ), concurrency)
+    stop.set()
+    sampler.join()
+    # The level over the second half of the load (the first fills fixed-size buffers).
+    steady = sorted(samples[len(samples) // 2 :]) or [0.0]
     # VmHWM, not ru_maxrss: Linux carries ru_maxrss over execve from the parent's peak.
     status = Path("/proc/self/status")
     hwm = [line for line in status.read_text().splitlines() if line.startswith("VmHWM")]
@@ -383,6 +398,7 @@ def child(folder: Path, concurrency: int) -> None:
                 "loaded": figures["records"],
                 "cpu_ms_per_record": 1000 * figures["cpu"] / max(1, figures["records"]),
                 "peak_rss_mb": round(rss_mb, 1),
+                "median_rss_mb_second_half": round(steady[len(steady) // 2], 1),
                 "wall": round(figures["wall"], 2),
             }
         )
