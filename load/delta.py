@@ -155,9 +155,9 @@ def _delete_batch(
     for record_id, response in zip(ids, responses, strict=True):
         if response.ok or response.status == 404:
             continue
-        error = error_from_part(response)
-        if isinstance(error, RecordError):
-            errors[record_id] = error
+        part_error = error_from_part(response)
+        if isinstance(part_error, RecordError):
+            errors[record_id] = part_error
         else:  # throttled or transient inside the batch: once more on its own
             try:
                 client.delete(spec.entity_set, record_id)

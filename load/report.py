@@ -381,11 +381,11 @@ def chart_svg(report: RunReport) -> str:
             )
         )
     for t in report.tables:
-        values = (t.created, t.updated, t.skipped, t.failed)
+        counts = (t.created, t.updated, t.skipped, t.failed)
         bars.append(
             (
                 f"table {t.table}",
-                [(v, c, n) for v, (n, c) in zip(values, CHART_SERIES, strict=True)],
+                [(v, c, n) for v, (n, c) in zip(counts, CHART_SERIES, strict=True)],
             )
         )
     widest = max((sum(v for v, _, _ in parts) for _, parts in bars), default=0) or 1

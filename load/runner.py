@@ -14,6 +14,7 @@ import ctypes
 import ctypes.util
 import dataclasses
 import datetime as dt
+import functools
 import itertools
 import os
 import threading
@@ -433,7 +434,8 @@ class _Run:
                 result.skipped += len(unchanged)
             if unchanged:
                 # Unchanged rows may still miss their state (a run killed between the two).
-                self._submit(window, futures, lambda c=unchanged: self._states(spec, c, result))
+                states = functools.partial(self._states, spec, unchanged, result)
+                self._submit(window, futures, states)
             finished(len(unchanged))
             size = self.users[0].pacer.batch_size if bulk else self.options.batch_requests
             for chunk in _chunks(changed, size):
