@@ -188,6 +188,22 @@ def test_unresolved_practitioners_take_the_fallback_owner_by_default(
     assert held_rows == 0
 
 
+def test_every_loaded_record_has_an_owner_under_the_fallback_policy(
+    built: dict[str, Any],
+) -> None:
+    """No owner would leave the record to the calling application user."""
+    marts = [name for (name,) in query(built, OWNED_MARTS)]
+    assert set(SHARED_MARTS) <= set(marts)
+    for mart in marts:
+        assert not query(built, f"select 1 from main.{mart} where ownerid is null"), mart
+
+
+OWNED_MARTS = (
+    "select table_name from information_schema.columns "
+    "where column_name = 'ownerid' and table_name like 'dv\\_%' escape '\\'"
+)
+
+
 def test_hold_policy_quarantines_the_records_of_unresolved_practitioners(
     held: dict[str, Any],
 ) -> None:

@@ -2,7 +2,9 @@
     CorePlus appointments shaped for both activity marts: dv_appointment
     takes dataverse_table = 'appointment', dv_phonecall 'phonecall'. The
     client is the regarding record and the attendee / call recipient; the
-    practitioner's user owns and organises (or calls).
+    practitioner's user owns and organises (or calls); an appointment with no
+    practitioner (or an unknown one) goes to the fallback owner, as an
+    unresolved practitioner's do (under the hold policy it never gets here).
 -#}
 
 with
@@ -25,6 +27,16 @@ locations as (
 
 ),
 
+fallback as (
+
+    select systemuser_id as owner_systemuser_id
+    from {{ ref('stg_dataverse__systemusers') }}
+    where
+        email_address = lower('{{ var("fallback_owner_email") }}')
+        and not is_disabled
+
+),
+
 mapped as (
 
     select
@@ -35,7 +47,10 @@ mapped as (
         {{ source_key('coreplus', 'appointment', 'appointments.appointment_id') }}
             as mig_sourcekey,
         {{ dv_guid('coreplus', 'client', 'appointments.client_id') }} as contact_id,
-        appointments.owner_systemuser_id as ownerid,
+        coalesce(
+            appointments.owner_systemuser_id,
+            (select fallback.owner_systemuser_id from fallback)
+        ) as ownerid,
         left(
             coalesce(appointments.appointment_type, 'Appointment')
             || ': '

@@ -1,4 +1,7 @@
-{#- CorePlus client notes as dv_annotation rows: drafts carry mig_isdraft. -#}
+{#-
+    CorePlus client notes as dv_annotation rows: drafts carry mig_isdraft; a
+    note with no practitioner (or an unknown one) goes to the fallback owner.
+-#}
 
 with
 
@@ -6,6 +9,16 @@ notes as (
 
     select * from {{ ref('int_coreplus__notes_resolved') }}
     where not is_quarantined
+
+),
+
+fallback as (
+
+    select systemuser_id as owner_systemuser_id
+    from {{ ref('stg_dataverse__systemusers') }}
+    where
+        email_address = lower('{{ var("fallback_owner_email") }}')
+        and not is_disabled
 
 ),
 
@@ -18,7 +31,9 @@ annotations as (
         cast(null as varchar) as objectid_account,
         {{ dv_guid('coreplus', 'client', 'notes.client_id') }} as objectid_contact,
         cast(null as varchar) as objectid_opportunity,
-        notes.owner_systemuser_id as ownerid,
+        coalesce(
+            notes.owner_systemuser_id, (select fallback.owner_systemuser_id from fallback)
+        ) as ownerid,
         coalesce(notes.subject, notes.note_type || ' note') as subject,
         notes.body as notetext,
         cast(null as varchar) as filename,
