@@ -309,7 +309,8 @@ class _Run:
         }
         # A few threads more than request slots: a sender writing its chunk to the ledger
         # holds no slot, and without spares that slot would stay empty meanwhile.
-        workers = (self.options.max_concurrency + _spare(self.options)) * len(self.users)
+        self._senders = self.options.max_concurrency + _spare(self.options)  # per user
+        workers = self._senders * len(self.users)
         loading = time.perf_counter()
         with ThreadPoolExecutor(workers, thread_name_prefix="send") as pool:
             self._pool = pool
@@ -415,8 +416,7 @@ class _Run:
         self.progress(spec.table, 0, result.rows)
         # At most one chunk per sender plus a couple ready to go, per table: memory stays flat
         # however large the table (and bounded by max_concurrency x max_batch_size rows).
-        senders = self.options.max_concurrency + _spare(self.options)
-        window = threading.BoundedSemaphore((senders + 2) * len(self.users))
+        window = threading.BoundedSemaphore((self._senders + 2) * len(self.users))
         futures: list[Future[None]] = []
 
         def finished(n: int) -> None:

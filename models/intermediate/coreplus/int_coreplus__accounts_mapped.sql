@@ -19,16 +19,6 @@ referrers as (
 
 ),
 
-fallback as (
-
-    select systemuser_id as owner_systemuser_id
-    from {{ ref('stg_dataverse__systemusers') }}
-    where
-        email_address = lower('{{ var("fallback_owner_email") }}')
-        and not is_disabled
-
-),
-
 organisation_accounts as (
 
     select
@@ -38,7 +28,7 @@ organisation_accounts as (
         {{ source_key('coreplus', 'organisation', 'organisations.organisation_key') }}
             as mig_sourcekey,
         cast(null as varchar) as parentaccountid,
-        (select fallback.owner_systemuser_id from fallback) as ownerid,
+        {{ fallback_owner_id() }} as ownerid,
         organisations.organisation_name as name,
         cast(null as varchar) as telephone1,
         cast(null as varchar) as fax,
@@ -73,7 +63,7 @@ referrer_accounts as (
         {{ dv_guid('coreplus', 'referrer', 'referrers.referrer_id') }} as accountid,
         {{ source_key('coreplus', 'referrer', 'referrers.referrer_id') }} as mig_sourcekey,
         cast(null as varchar) as parentaccountid,
-        (select fallback.owner_systemuser_id from fallback) as ownerid,
+        {{ fallback_owner_id() }} as ownerid,
         left(referrers.display_name, 160) as name,
         referrers.phone as telephone1,
         referrers.fax,

@@ -27,16 +27,6 @@ locations as (
 
 ),
 
-fallback as (
-
-    select systemuser_id as owner_systemuser_id
-    from {{ ref('stg_dataverse__systemusers') }}
-    where
-        email_address = lower('{{ var("fallback_owner_email") }}')
-        and not is_disabled
-
-),
-
 mapped as (
 
     select
@@ -49,7 +39,7 @@ mapped as (
         {{ dv_guid('coreplus', 'client', 'appointments.client_id') }} as contact_id,
         coalesce(
             appointments.owner_systemuser_id,
-            (select fallback.owner_systemuser_id from fallback)
+            {{ fallback_owner_id() }}
         ) as ownerid,
         left(
             coalesce(appointments.appointment_type, 'Appointment')

@@ -12,16 +12,6 @@ notes as (
 
 ),
 
-fallback as (
-
-    select systemuser_id as owner_systemuser_id
-    from {{ ref('stg_dataverse__systemusers') }}
-    where
-        email_address = lower('{{ var("fallback_owner_email") }}')
-        and not is_disabled
-
-),
-
 annotations as (
 
     select
@@ -32,7 +22,7 @@ annotations as (
         {{ dv_guid('coreplus', 'client', 'notes.client_id') }} as objectid_contact,
         cast(null as varchar) as objectid_opportunity,
         coalesce(
-            notes.owner_systemuser_id, (select fallback.owner_systemuser_id from fallback)
+            notes.owner_systemuser_id, {{ fallback_owner_id() }}
         ) as ownerid,
         coalesce(notes.subject, notes.note_type || ' note') as subject,
         notes.body as notetext,

@@ -29,16 +29,6 @@ practitioners as (
 
 ),
 
-fallback as (
-
-    select systemuser_id as owner_systemuser_id
-    from {{ ref('stg_dataverse__systemusers') }}
-    where
-        email_address = lower('{{ var("fallback_owner_email") }}')
-        and not is_disabled
-
-),
-
 client_contacts as (
 
     select
@@ -48,7 +38,7 @@ client_contacts as (
         {{ source_key('coreplus', 'client', 'clients.client_id') }} as mig_sourcekey,
         {{ dv_guid('coreplus', 'organisation', 'clients.organisation_key') }}
             as parentcustomerid_account,
-        coalesce(clients.owner_systemuser_id, (select fallback.owner_systemuser_id from fallback))
+        coalesce(clients.owner_systemuser_id, {{ fallback_owner_id() }})
             as ownerid,
         case
             when groups.client_group_id is not null
@@ -107,7 +97,7 @@ practitioner_contacts as (
         {{ source_key('coreplus', 'practitioner', 'practitioners.practitioner_id') }}
             as mig_sourcekey,
         cast(null as varchar) as parentcustomerid_account,
-        (select fallback.owner_systemuser_id from fallback) as ownerid,
+        {{ fallback_owner_id() }} as ownerid,
         cast(null as varchar) as mig_clientgroupid,
 
         ---------- strings

@@ -23,16 +23,6 @@ systemusers as (
 
 ),
 
-fallback as (
-
-    select systemuser_id
-    from systemusers
-    where
-        email_address = lower('{{ var("fallback_owner_email") }}')
-        and not is_disabled
-
-),
-
 matched as (
 
     select
@@ -77,7 +67,7 @@ resolved as (
             end,
             case
                 when '{{ unresolved_owner_policy() }}' = 'fallback'
-                    then (select fallback.systemuser_id from fallback)
+                    then {{ fallback_owner_id() }}
             end
         ) as owner_systemuser_id
 

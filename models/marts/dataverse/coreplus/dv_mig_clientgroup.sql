@@ -6,16 +6,6 @@ client_groups as (
 
 ),
 
-fallback as (
-
-    select systemuser_id
-    from {{ ref('stg_dataverse__systemusers') }}
-    where
-        email_address = lower('{{ var("fallback_owner_email") }}')
-        and not is_disabled
-
-),
-
 groups as (
 
     select
@@ -25,7 +15,7 @@ groups as (
             as mig_clientgroupid,
         {{ source_key('coreplus', 'client_group', 'client_groups.client_group_id') }}
             as mig_sourcekey,
-        (select fallback.systemuser_id from fallback) as ownerid,
+        {{ fallback_owner_id() }} as ownerid,
 
         ---------- strings
         left(client_groups.group_name, 100) as mig_name,

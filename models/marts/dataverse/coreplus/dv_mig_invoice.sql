@@ -7,16 +7,6 @@ invoices as (
 
 ),
 
-fallback as (
-
-    select systemuser_id
-    from {{ ref('stg_dataverse__systemusers') }}
-    where
-        email_address = lower('{{ var("fallback_owner_email") }}')
-        and not is_disabled
-
-),
-
 dataverse_invoices as (
 
     select
@@ -25,7 +15,7 @@ dataverse_invoices as (
         {{ dv_guid('coreplus', 'invoice', 'invoices.invoice_id') }} as mig_invoiceid,
         {{ source_key('coreplus', 'invoice', 'invoices.invoice_id') }} as mig_sourcekey,
         {{ dv_guid('coreplus', 'client', 'invoices.client_id') }} as mig_contactid,
-        coalesce(invoices.owner_systemuser_id, (select fallback.systemuser_id from fallback))
+        coalesce(invoices.owner_systemuser_id, {{ fallback_owner_id() }})
             as ownerid,
 
         ---------- strings

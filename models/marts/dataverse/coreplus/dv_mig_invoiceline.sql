@@ -7,16 +7,6 @@ lines as (
 
 ),
 
-fallback as (
-
-    select systemuser_id
-    from {{ ref('stg_dataverse__systemusers') }}
-    where
-        email_address = lower('{{ var("fallback_owner_email") }}')
-        and not is_disabled
-
-),
-
 invoice_lines as (
 
     select
@@ -31,7 +21,7 @@ invoice_lines as (
             when lines.service_type_exists
                 then {{ dv_guid('coreplus', 'service_type', 'lines.appointment_type_id') }}
         end as mig_servicetypeid,
-        coalesce(lines.owner_systemuser_id, (select fallback.systemuser_id from fallback))
+        coalesce(lines.owner_systemuser_id, {{ fallback_owner_id() }})
             as ownerid,
 
         ---------- strings

@@ -12,16 +12,6 @@ service_map as (
 
 ),
 
-fallback as (
-
-    select systemuser_id
-    from {{ ref('stg_dataverse__systemusers') }}
-    where
-        email_address = lower('{{ var("fallback_owner_email") }}')
-        and not is_disabled
-
-),
-
 service_types as (
 
     select
@@ -31,7 +21,7 @@ service_types as (
             as mig_servicetypeid,
         {{ source_key('coreplus', 'service_type', 'types.appointment_type_id') }}
             as mig_sourcekey,
-        (select fallback.systemuser_id from fallback) as ownerid,
+        {{ fallback_owner_id() }} as ownerid,
 
         ---------- strings
         left(types.description, 100) as mig_name,
